@@ -1,0 +1,189 @@
+"""The ``.isxd`` container: binary data section, JSON text, NUL, u64 JSON length.
+
+Spec ``isxd.md`` §1.  :func:`read_trailer` locates and parses the JSON reading only
+the end of the file; :class:`AtomicFile` writes a container under a temporary name
+and renames it into place only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import warnings
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from ..errors import IsxFormatError, IsxFormatWarning
+from . import _json
+from ._fields import Fields
+
+__all__ = ["AtomicFile", "Trailer", "encode_trailer", "read_trailer"]
+
+TRAILER_SIZE = 9  # NUL + u64 length
+#: How many stray bytes after a trailer :func:`read_trailer` looks past when recovering.
+MAX_STRAY_BYTES = 64
+#: Sanity bound on the JSON text size (a corrupt length field is caught before reading).
+MAX_JSON_SIZE = 1 << 30
+
+ISX_PRODUCER = {"name": "isxcore", "version": [2, 0, 1]}
+"""The ``producer`` written by isx 2.1.0; isxio writes the same so outputs are byte-identical."""
+
+
+@dataclass(frozen=True)
+class Trailer:
+    """What :func:`read_trailer` found at the end of a file."""
+
+    path: str
+    header: dict[str, Any]  #: the parsed JSON object
+    data_size: int  #: D: bytes of the data section (= offset of the JSON text)
+    json_size: int  #: N
+    file_size: int  #: S (excluding any ignored stray bytes)
+    stray_bytes: int = 0  #: bytes after the trailer that were ignored
+
+    @property
+    def fields(self) -> Fields:
+        return Fields(self.header, self.path, offset=self.data_size)
+
+
+def _parse_at(path: str, fh: BinaryIO, end: int) -> Trailer:
+    """Parse a container whose trailer ends at byte ``end``; raise on any inconsistency."""
+    if end < TRAILER_SIZE:
+        raise IsxFormatError(path, "file too small to hold an isxd trailer", offset=0,
+                             expected=f">= {TRAILER_SIZE} bytes", found=f"{end} bytes")
+    fh.seek(end - TRAILER_SIZE)
+    tail = fh.read(TRAILER_SIZE)
+    if len(tail) != TRAILER_SIZE:
+        raise IsxFormatError(path, "could not read the trailer", offset=end - TRAILER_SIZE)
+    (n,) = struct.unpack("<Q", tail[1:])
+    data_size = end - TRAILER_SIZE - n
+    if n > MAX_JSON_SIZE or data_size < 0:
+        raise IsxFormatError(path, "JSON length field points before the start of the file",
+                             offset=end - 8, expected=f"a length <= {end - TRAILER_SIZE}",
+                             found=n)
+    if tail[0] != 0:
+        raise IsxFormatError(path, "missing NUL byte between the JSON and its length",
+                             offset=end - TRAILER_SIZE, expected="0x00",
+                             found=f"0x{tail[0]:02x}")
+    fh.seek(data_size)
+    raw = fh.read(n)
+    if len(raw) != n:
+        raise IsxFormatError(path, "JSON text is cut short", offset=data_size,
+                             expected=f"{n} bytes", found=f"{len(raw)} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise IsxFormatError(path, "JSON text is not valid UTF-8",
+                             offset=data_size + exc.start) from None
+    try:
+        header = _json.loads(text)
+    except ValueError as exc:
+        pos = getattr(exc, "pos", None)
+        raise IsxFormatError(path, f"JSON text does not parse ({getattr(exc, 'msg', exc)})",
+                             offset=data_size + len(text[:pos].encode()) if pos is not None
+                             else data_size) from None
+    if not isinstance(header, dict):
+        raise IsxFormatError(path, "JSON text is not an object", offset=data_size,
+                             expected="a JSON object", found=type(header).__name__)
+    return Trailer(path, header, data_size, n, end)
+
+
+def read_trailer(path: str | os.PathLike[str], fh: BinaryIO | None = None, *,
+                 recover: bool = True) -> Trailer:
+    """Locate and parse the JSON trailer of an ``.isxd`` file.
+
+    Reads only the last 9 bytes and the JSON text.  If the trailer is damaged and
+    ``recover`` is true, looks for a valid trailer up to :data:`MAX_STRAY_BYTES`
+    before the end (e.g. a newline appended by a text tool); if one is found, warns
+    with :class:`~isxio.errors.IsxFormatWarning` saying how many bytes are ignored.
+    """
+    path = os.fspath(path)
+    own = fh is None
+    if own:
+        fh = open(path, "rb")  # noqa: SIM115
+    try:
+        size = fh.seek(0, os.SEEK_END)
+        try:
+            return _parse_at(path, fh, size)
+        except IsxFormatError as first:
+            if not recover:
+                raise
+            for stray in range(1, min(MAX_STRAY_BYTES, size - TRAILER_SIZE) + 1):
+                try:
+                    found = _parse_at(path, fh, size - stray)
+                except IsxFormatError:
+                    continue
+                if "type" not in found.header:
+                    continue
+                warnings.warn(
+                    f"{path}: ignored {stray} stray byte(s) after the isxd trailer "
+                    f"(bytes {size - stray}..{size - 1})", IsxFormatWarning, stacklevel=3)
+                return Trailer(path, found.header, found.data_size, found.json_size,
+                               found.file_size, stray)
+            raise first from None
+    finally:
+        if own:
+            fh.close()
+
+
+def encode_trailer(header: dict[str, Any]) -> bytes:
+    """JSON text (isxcore formatting) + NUL + u64 length."""
+    raw = _json.dumps(header).encode("utf-8")
+    return raw + b"\x00" + struct.pack("<Q", len(raw))
+
+
+class AtomicFile:
+    """A binary file written under a temporary name and renamed into place on commit.
+
+    Nothing appears under ``path`` until :meth:`commit` succeeds.  Unless
+    ``overwrite`` is true, an existing ``path`` is an error (checked at open and again
+    at commit).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        self.overwrite = overwrite
+        if os.path.exists(self.path) and not overwrite:
+            raise FileExistsError(f"{self.path}: file exists (pass overwrite=True to replace it)")
+        folder, name = os.path.split(self.path)
+        fd, self.tmp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+        self.fh: BinaryIO | None = os.fdopen(fd, "w+b")
+
+    @property
+    def closed(self) -> bool:
+        return self.fh is None
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self.fh is not None
+        self.fh.write(data)
+
+    def tell(self) -> int:
+        assert self.fh is not None
+        return self.fh.tell()
+
+    def commit(self) -> None:
+        """Flush, close and rename the temporary file to the final name."""
+        if self.fh is None:
+            return
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        self.fh = None
+        if not self.overwrite and os.path.exists(self.path):
+            os.unlink(self.tmp_path)
+            raise FileExistsError(f"{self.path}: file appeared while writing; not replaced")
+        os.replace(self.tmp_path, self.path)
+
+    def abort(self) -> None:
+        """Discard everything written; the final path is left untouched."""
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        try:
+            os.unlink(self.tmp_path)
+        except FileNotFoundError:
+            pass
+
+    def __del__(self) -> None:
+        if getattr(self, "fh", None) is not None:
+            self.abort()

@@ -1,0 +1,505 @@
+"""Movies and images (``type`` 0 and 4): frames, frame headers/footers, TSC timestamps.
+
+Spec ``isxd.md`` §4-5.  Only valid frames are stored; dropped, cropped and blank
+frames take no space and read as zeros.  nVista 3 acquisitions wrap every frame in a
+5120-byte header and footer whose metadata pixels carry a hardware (TSC) timestamp.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .._lazy import RecordArray
+from ..errors import IsxFormatError, IsxFormatWarning, IsxUnsupportedError, IsxWriteError
+from .common import Ratio, SpacingInfo, TimingInfo
+from .container import ISX_PRODUCER, AtomicFile, Trailer, encode_trailer, read_trailer
+
+__all__ = [
+    "DATA_TYPES",
+    "FRAME_HEADER_ITEMS",
+    "MovieFile",
+    "MovieHeader",
+    "MovieWriter",
+    "decode_tsc",
+    "write_movie",
+]
+
+#: ``dataType`` code -> numpy dtype (3 = RGB888 has no reader path in isx).
+DATA_TYPES: dict[int, np.dtype] = {
+    0: np.dtype("<u2"),
+    1: np.dtype("<f4"),
+    2: np.dtype("u1"),
+}
+DATA_TYPE_CODES = {dt: code for code, dt in DATA_TYPES.items()}
+#: uint16 values in each nVista 3 frame header and in each footer (2 sensor rows).
+FRAME_HEADER_ITEMS = 2560
+TSC_PIXEL = 1272  # header pixels 1272..1279 carry the TSC, one byte each in bits 4-11
+MOVIE_TYPE, IMAGE_TYPE = 0, 4
+
+
+def dtype_code(dtype: Any) -> int:
+    """``dataType`` code of a numpy dtype (uint16, float32 or uint8)."""
+    dt = np.dtype(dtype).newbyteorder("<") if np.dtype(dtype).itemsize > 1 else np.dtype(dtype)
+    try:
+        return DATA_TYPE_CODES[dt]
+    except KeyError:
+        raise IsxWriteError(
+            f"unsupported pixel type {np.dtype(dtype)}; expected uint16, float32 or uint8"
+        ) from None
+
+
+def decode_tsc(header_pixels: np.ndarray) -> np.ndarray:
+    """Decode TSC timestamps (µs) from frame header pixels 1272..1279 (last axis: 2560).
+
+    Pixel ``1272 + n`` carries byte ``n`` of the little-endian TSC in bits 4-11; the
+    components are combined as isxcore does, without masking the top bits.
+    """
+    p = np.asarray(header_pixels)[..., TSC_PIXEL:TSC_PIXEL + 8].astype(np.uint64)
+    tsc = np.zeros(p.shape[:-1], np.uint64)
+    for j in range(4):
+        comp = (p[..., 2 * j + 1] << np.uint64(4)) | (p[..., 2 * j] >> np.uint64(4))
+        tsc |= comp << np.uint64(16 * j)
+    return tsc
+
+
+def encode_tsc(tsc: int) -> np.ndarray:
+    """The 8 header pixels that carry ``tsc`` (inverse of :func:`decode_tsc`)."""
+    return np.array([((int(tsc) >> (8 * n)) & 0xFF) << 4 for n in range(8)], np.uint16)
+
+
+_VERSION_RE = re.compile(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+
+
+def _acquisition_version(extra: Any) -> tuple[int, int, int] | None:
+    if not isinstance(extra, dict):
+        return None
+    producer = extra.get("producer")
+    version = producer.get("version") if isinstance(producer, dict) else None
+    if not isinstance(version, str):
+        return None
+    m = _VERSION_RE.match(version.split("-")[0])
+    if not m:
+        return None
+    return tuple(int(g) if g else 0 for g in m.groups())  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class MovieHeader:
+    """Everything a movie/image trailer says (spec §4.1)."""
+
+    timing: TimingInfo  #: as stored in the file (normalised), before any TSC override
+    spacing: SpacingInfo
+    dtype: np.dtype
+    has_frame_header_footer: bool = False
+    extra_properties: dict[str, Any] | None = None
+    file_version: int = 1
+    producer: dict[str, Any] = field(default_factory=lambda: dict(ISX_PRODUCER))
+    type: int = MOVIE_TYPE
+
+    @property
+    def frame_items(self) -> int:
+        return self.spacing.num_rows * self.spacing.num_cols
+
+    @property
+    def record_items(self) -> int:
+        extra = 2 * FRAME_HEADER_ITEMS if self.has_frame_header_footer else 0
+        return self.frame_items + extra
+
+    @property
+    def record_bytes(self) -> int:
+        return self.record_items * self.dtype.itemsize
+
+    @property
+    def has_tsc(self) -> bool:
+        """True if frames carry TSC timestamps isx would report (spec §4.6)."""
+        version = _acquisition_version(self.extra_properties)
+        return bool(self.has_frame_header_footer and version is not None
+                    and version >= (1, 1, 1))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataType": DATA_TYPE_CODES[self.dtype],
+            "extraProperties": self.extra_properties,
+            "fileVersion": self.file_version,
+            "hasFrameHeaderFooter": self.has_frame_header_footer,
+            "producer": self.producer,
+            "spacingInfo": self.spacing.to_json(),
+            "timingInfo": self.timing.to_json(),
+            "type": self.type,
+        }
+
+    @classmethod
+    def from_trailer(cls, trailer: Trailer) -> MovieHeader:
+        f = trailer.fields
+        kind = f.integer("type")
+        if kind not in (MOVIE_TYPE, IMAGE_TYPE):
+            raise f.error("not a movie or image", key="type", expected="0 (movie) or 4 (image)",
+                          found=kind)
+        code = f.integer("dataType")
+        if code == 3:
+            raise IsxUnsupportedError(trailer.path, "RGB888 movies are not supported",
+                                      key="dataType", found=3)
+        if code not in DATA_TYPES:
+            raise f.error("unknown pixel data type", key="dataType",
+                          expected="0 (uint16), 1 (float32) or 2 (uint8)", found=code)
+        version = f.integer("fileVersion", 0, lo=0, hi=2**32)
+        framed = f.boolean("hasFrameHeaderFooter", False) and version >= 1
+        if framed and code != 0:
+            raise f.error("frame header/footer needs uint16 pixels", key="dataType",
+                          expected=0, found=code)
+        extra = f.raw("extraProperties", None)
+        producer = f.raw("producer", {})
+        return cls(TimingInfo.from_json(f), SpacingInfo.from_json(f), DATA_TYPES[code],
+                   framed, extra, version, producer if isinstance(producer, dict) else {}, kind)
+
+
+class MovieFile:
+    """A movie or image ``.isxd`` file opened for reading.
+
+    Opening reads only the trailer.  ``data`` is a lazy, memory-mapped array of shape
+    ``(frames, rows, cols)``; invalid (dropped/cropped/blank) frames read as zeros.
+
+    Parameters
+    ----------
+    path
+        The ``.isxd`` file.
+    recover
+        Accept (with a warning) stray bytes appended after the trailer.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True) -> None:
+        self.path = os.fspath(path)
+        self.trailer = read_trailer(self.path, recover=recover)
+        self.header = MovieHeader.from_trailer(self.trailer)
+        self._index = self._check_layout()
+
+    def _check_layout(self) -> np.ndarray:
+        h, t = self.header, self.trailer
+        timing = h.timing
+        for name, seq in (("dropped", timing.dropped), ("blank", timing.blank)):
+            if seq and max(seq) >= max(timing.num_samples, 1) and timing.num_samples:
+                raise IsxFormatError(self.path, f"{name} index past the last frame",
+                                     key=f"timingInfo.{name}",
+                                     expected=f"< {timing.num_samples}", found=max(seq))
+            if len(set(seq)) != len(seq):
+                warnings.warn(f"{self.path}: duplicate indices in timingInfo.{name}; frames "
+                              "are located as isxcore does (each duplicate shifts later "
+                              "frames)", IsxFormatWarning, stacklevel=3)
+        index = timing.record_indices()
+        n_valid = int(np.count_nonzero(index >= 0))
+        needed = int(index.max()) + 1 if n_valid else 0
+        rb = h.record_bytes
+        if rb == 0:
+            if t.data_size:
+                raise IsxFormatError(self.path, "data section must be empty for 0-pixel frames",
+                                     offset=0, expected="0 bytes", found=f"{t.data_size} bytes")
+            return index
+        if t.data_size < needed * rb or t.data_size > n_valid * rb or t.data_size % rb:
+            raise IsxFormatError(
+                self.path, "data section size does not match the frames the trailer describes",
+                offset=t.data_size, key="timingInfo",
+                expected=f"{n_valid} stored frames x {rb} bytes = {n_valid * rb} bytes",
+                found=f"{t.data_size} bytes ({t.data_size / rb:g} frames)")
+        return index
+
+    # -------------------------------------------------------------- metadata
+    @property
+    def spacing(self) -> SpacingInfo:
+        return self.header.spacing
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.header.dtype
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.header.timing.num_samples, *self.header.spacing.shape)
+
+    @property
+    def num_frames(self) -> int:
+        return self.header.timing.num_samples
+
+    @property
+    def num_records(self) -> int:
+        rb = self.header.record_bytes
+        return self.trailer.data_size // rb if rb else 0
+
+    @property
+    def extra_properties(self) -> dict[str, Any] | None:
+        return self.header.extra_properties
+
+    @property
+    def valid_mask(self) -> np.ndarray:
+        return self._index >= 0
+
+    @cached_property
+    def timing(self) -> TimingInfo:
+        """Timing as isx reports it: the period comes from the TSCs when available (§4.6)."""
+        timing = self.header.timing
+        if not self.header.has_tsc:
+            return timing
+        valid = np.flatnonzero(self._index >= 0)
+        if len(valid) < 2:
+            return timing
+        f0, f1 = int(valid[0]), int(valid[-1])
+        t0, t1 = (int(x) for x in self.tsc[[f0, f1]])
+        if f1 - f0 > 1 and t0 < t1:
+            return replace(timing, period=Ratio(t1 - t0, (f1 - f0) * 1_000_000))
+        return timing
+
+    # -------------------------------------------------------------- data
+    def _records(self, start: int, count: int) -> RecordArray:
+        h = self.header
+        return RecordArray(self.path, 0, h.record_items, start, (count,) if count else (0,),
+                           self.num_records, h.dtype if not h.has_frame_header_footer
+                           else np.dtype("<u2"), self._index)
+
+    @cached_property
+    def data(self) -> RecordArray:
+        """Frames as a lazy array ``(frames, rows, cols)``; invalid frames are zeros."""
+        h = self.header
+        start = FRAME_HEADER_ITEMS if h.has_frame_header_footer else 0
+        return RecordArray(self.path, 0, h.record_items, start, h.spacing.shape,
+                           self.num_records, h.dtype, self._index)
+
+    @cached_property
+    def frame_headers(self) -> RecordArray:
+        """The 2560-value frame headers ``(frames, 2560)`` (zeros for invalid frames)."""
+        if not self.header.has_frame_header_footer:
+            raise IsxFormatError(self.path, "movie has no frame headers",
+                                 key="hasFrameHeaderFooter", found=False)
+        return self._records(0, FRAME_HEADER_ITEMS)
+
+    @cached_property
+    def frame_footers(self) -> RecordArray:
+        """The 2560-value frame footers ``(frames, 2560)`` (zeros for invalid frames)."""
+        if not self.header.has_frame_header_footer:
+            raise IsxFormatError(self.path, "movie has no frame footers",
+                                 key="hasFrameHeaderFooter", found=False)
+        return self._records(FRAME_HEADER_ITEMS + self.header.frame_items, FRAME_HEADER_ITEMS)
+
+    @cached_property
+    def tsc(self) -> np.ndarray:
+        """Per-frame hardware timestamps in µs (uint64; 0 for invalid frames)."""
+        if not self.header.has_frame_header_footer:
+            raise IsxFormatError(self.path, "No frame timestamps stored in movie",
+                                 key="hasFrameHeaderFooter", found=False)
+        h = self.header
+        part = RecordArray(self.path, 0, h.record_items, TSC_PIXEL, (8,), self.num_records,
+                           np.dtype("<u2"), self._index)
+        pixels = np.zeros((len(self._index), FRAME_HEADER_ITEMS), np.uint16)
+        pixels[:, TSC_PIXEL:TSC_PIXEL + 8] = part[:]
+        out = decode_tsc(pixels)
+        out[self._index < 0] = 0
+        return out
+
+    def close(self) -> None:
+        for name in ("data", "frame_headers", "frame_footers"):
+            arr = self.__dict__.get(name)
+            if arr is not None:
+                arr.close()
+
+    def __enter__(self) -> MovieFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __reduce__(self):
+        return (MovieFile, (self.path,))
+
+    def __repr__(self) -> str:
+        return (f"<MovieFile {self.path!r} {self.shape} {self.dtype} "
+                f"period={float(self.timing.period):g}s>")
+
+
+class MovieWriter:
+    """Write a movie (or image) frame by frame, in bounded memory.
+
+    Frames must be given in increasing order of their (valid) indices.  Nothing
+    appears under ``path`` before :meth:`flush` succeeds; the file is written to a
+    temporary file in the same folder and renamed.  The output is byte-identical to
+    what isx writes for the same input.
+
+    Parameters
+    ----------
+    path
+        Output ``.isxd`` file.
+    timing, spacing, dtype
+        Movie geometry; ``dtype`` is uint16, float32 or uint8.
+    overwrite
+        Replace an existing file (default: an existing file is an error).
+    extra_properties
+        ``extraProperties`` object (acquisition metadata), or None.
+    frame_header_footer
+        Write nVista 3 style 2560-value frame headers/footers (uint16 only).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timing: TimingInfo, spacing: SpacingInfo,
+                 dtype: Any, *, overwrite: bool = False,
+                 extra_properties: dict[str, Any] | None = None,
+                 frame_header_footer: bool = False,
+                 producer: dict[str, Any] | None = None) -> None:
+        code = dtype_code(dtype)
+        if frame_header_footer and code != 0:
+            raise IsxWriteError("frame headers/footers need uint16 pixels")
+        for name, seq in (("dropped", timing.dropped), ("blank", timing.blank)):
+            if len(set(seq)) != len(seq):
+                raise IsxWriteError(f"duplicate indices in {name}: {sorted(seq)}")
+            if any(not 0 <= i < timing.num_samples for i in seq):
+                raise IsxWriteError(f"{name} index outside 0..{timing.num_samples - 1}")
+        if any(not 0 <= a <= b < timing.num_samples for a, b in timing.cropped):
+            raise IsxWriteError(f"cropped range outside 0..{timing.num_samples - 1}")
+        timing = timing.normalized()
+        self.header = MovieHeader(
+            timing, spacing, DATA_TYPES[code], frame_header_footer, extra_properties, 1,
+            dict(producer or ISX_PRODUCER),
+            MOVIE_TYPE if timing.num_samples > 1 else IMAGE_TYPE)
+        self.path = os.path.abspath(os.fspath(path))
+        self._mask = timing.valid_mask()
+        self._valid = np.flatnonzero(self._mask)
+        self._written = 0
+        self._file: AtomicFile | None = AtomicFile(self.path, overwrite=overwrite)
+
+    @property
+    def num_written(self) -> int:
+        return self._written
+
+    @property
+    def next_index(self) -> int | None:
+        """Index of the next frame expected, or None when all are written."""
+        return int(self._valid[self._written]) if self._written < len(self._valid) else None
+
+    def _check_open(self) -> AtomicFile:
+        if self._file is None or self._file.closed:
+            raise IsxWriteError(f"{self.path}: writer is closed")
+        return self._file
+
+    def _as_frames(self, frames: Any, count: int | None) -> np.ndarray:
+        arr = np.asarray(frames)
+        shape = self.header.spacing.shape
+        if arr.shape[-2:] != shape or (count is None and arr.ndim != 3):
+            raise IsxWriteError(f"frame shape {arr.shape} does not match the movie's "
+                                f"{'(frames, ' if count is None else '('}{shape[0]}, {shape[1]})")
+        if arr.dtype != self.header.dtype:
+            if arr.dtype.kind == "f" and self.header.dtype.kind == "u":
+                raise IsxWriteError(f"frames are {arr.dtype}, movie is {self.header.dtype}; "
+                                    "convert explicitly")
+            arr = arr.astype(self.header.dtype)
+        return np.ascontiguousarray(arr, dtype=self.header.dtype)
+
+    def set_frame_data(self, index: int, frame: Any, *, header: Any = None,
+                       footer: Any = None) -> bool:
+        """Write the frame of sample ``index``.
+
+        Returns False (with a warning, as isx does) if ``index`` is an invalid
+        (dropped/cropped/blank) sample: nothing is written for it.
+        """
+        f = self._check_open()
+        timing = self.header.timing
+        if not 0 <= index < timing.num_samples:
+            raise IsxWriteError(f"frame index {index} out of range 0..{timing.num_samples - 1}")
+        if not self._mask[index]:
+            warnings.warn(f"Attempted to write invalid frame {index}. Skipping.", stacklevel=2)
+            return False
+        expected = self.next_index
+        if index != expected:
+            raise IsxWriteError(f"frames must be written in order: expected frame {expected}, "
+                                f"got {index}")
+        pixels = self._as_frames(frame, 1)
+        if self.header.has_frame_header_footer:
+            for name, part in (("header", header), ("footer", footer)):
+                block = np.zeros(FRAME_HEADER_ITEMS, "<u2") if part is None else \
+                    np.asarray(part, "<u2").reshape(-1)
+                if block.size != FRAME_HEADER_ITEMS:
+                    raise IsxWriteError(f"frame {name} must have {FRAME_HEADER_ITEMS} values")
+                if name == "header":
+                    f.write(block.tobytes())
+                    f.write(pixels.tobytes())
+                else:
+                    f.write(block.tobytes())
+        else:
+            if header is not None or footer is not None:
+                raise IsxWriteError("this movie has no frame headers/footers")
+            f.write(pixels.tobytes())
+        self._written += 1
+        return True
+
+    def write_frames(self, frames: Any) -> None:
+        """Append the next ``len(frames)`` valid frames at once (array ``(k, rows, cols)``)."""
+        f = self._check_open()
+        if self.header.has_frame_header_footer:
+            for frame in frames:
+                self.set_frame_data(self.next_index, frame)  # type: ignore[arg-type]
+            return
+        arr = self._as_frames(frames, None)
+        if self._written + len(arr) > len(self._valid):
+            raise IsxWriteError(f"too many frames: {len(self._valid) - self._written} "
+                                f"valid frame(s) left, got {len(arr)}")
+        f.write(memoryview(arr).cast("B"))
+        self._written += len(arr)
+
+    def flush(self) -> None:
+        """Write the trailer and move the file into place. Every valid frame must be written."""
+        if self._file is None:
+            return
+        f = self._check_open()
+        if self._written != len(self._valid):
+            missing = len(self._valid) - self._written
+            raise IsxWriteError(f"{self.path}: {missing} valid frame(s) not written yet "
+                                f"(next expected: frame {self.next_index}); nothing was saved")
+        f.write(encode_trailer(self.header.to_json()))
+        f.commit()
+        self._file = None
+
+    def close(self) -> None:
+        """Discard the temporary file if :meth:`flush` was not called."""
+        if self._file is not None:
+            self._file.abort()
+            self._file = None
+
+    def __enter__(self) -> MovieWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.flush()
+        else:
+            self.close()
+
+
+def write_movie(path: str | os.PathLike[str], data: Any, *, timing: TimingInfo | None = None,
+                spacing: SpacingInfo | None = None, overwrite: bool = False,
+                extra_properties: dict[str, Any] | None = None,
+                chunk_frames: int = 256) -> None:
+    """Write a whole movie from an array ``(frames, rows, cols)`` (or any sliceable).
+
+    ``data`` holds every sample (invalid ones are skipped) and is consumed in chunks
+    of ``chunk_frames``, so a lazy or memory-mapped source streams in bounded memory.
+    """
+    shape = tuple(np.shape(data)) if not hasattr(data, "shape") else tuple(data.shape)
+    if len(shape) == 2:
+        data, shape = np.asarray(data)[np.newaxis], (1, *shape)
+    if len(shape) != 3:
+        raise IsxWriteError(f"movie data must be 3-D (frames, rows, cols), got shape {shape}")
+    timing = timing or TimingInfo(num_samples=shape[0])
+    if timing.num_samples != shape[0]:
+        raise IsxWriteError(f"timing has {timing.num_samples} samples, data has {shape[0]}")
+    spacing = spacing or SpacingInfo(shape[1], shape[2])
+    with MovieWriter(path, timing, spacing, data.dtype, overwrite=overwrite,
+                     extra_properties=extra_properties) as writer:
+        valid = writer._valid
+        for lo in range(0, len(valid), chunk_frames):
+            idx = valid[lo:lo + chunk_frames]
+            if len(idx) and idx[-1] - idx[0] == len(idx) - 1:
+                block = data[int(idx[0]):int(idx[-1]) + 1]
+            else:
+                block = np.stack([np.asarray(data[int(i)]) for i in idx])
+            writer.write_frames(np.asarray(block))
