@@ -14,6 +14,8 @@ __all__ = [
     "IsxError",
     "IsxFormatError",
     "IsxFormatWarning",
+    "IsxIndexError",
+    "IsxTypeError",
     "IsxUnsupportedError",
     "IsxWriteError",
 ]
@@ -95,3 +97,11 @@ class IsxWriteError(IsxError, ValueError):
 
 class IsxFormatWarning(UserWarning):
     """A file has a recoverable oddity (stray bytes, duplicate indices, ...)."""
+
+
+class IsxIndexError(IsxError, IndexError):
+    """An index (frame, cell, channel...) is out of range."""
+
+
+class IsxTypeError(IsxFormatError):
+    """A valid file of another kind than the one asked for (a movie read as a cell set)."""

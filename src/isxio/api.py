@@ -1,0 +1,64 @@
+"""The modern entry point: :func:`open` returns the right typed reader for any file."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from .errors import IsxFormatError
+from .formats.container import read_trailer
+
+__all__ = ["open"]
+
+# .isxd ``type`` -> (module, class)
+_ISXD_READERS = {
+    0: ("movie", "MovieFile"),
+    4: ("movie", "MovieFile"),
+    1: ("cellset", "CellSetFile"),
+    3: ("events", "EventsFile"),
+    5: ("events", "EventsFile"),
+    7: ("events", "EventsFile"),
+    8: ("vesselset", "VesselSetFile"),
+}
+# other extensions -> (module, class)
+_EXT_READERS = {
+    ".isxb": ("isxb", "IsxbFile"),
+    ".gpio": ("gpio", "GpioFile"),
+    ".raw": ("gpio", "GpioFile"),
+    ".imu": ("imu", "ImuFile"),
+}
+
+
+def _reader_class(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(f"isxio.formats.{module}"), name)
+
+
+def open(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    """Open any Inscopix file lazily and return its typed reader.
+
+    ``.isxd`` files are dispatched on their ``type`` key: movies and images give a
+    :class:`~isxio.formats.movie.MovieFile`, cell sets a ``CellSetFile``, event/GPIO/IMU
+    sets an ``EventsFile``, vessel sets a ``VesselSetFile``.  ``.isxb``, ``.gpio``,
+    ``.raw`` and ``.imu`` files give their own readers.  Every reader has ``timing``,
+    ``extra_properties`` and lazy numpy-like arrays.
+
+    Parameters
+    ----------
+    path
+        The file to open.
+    **kwargs
+        Passed to the reader (e.g. ``recover=False``).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"File does not exist: {path}")
+    ext = os.path.splitext(path)[1].lower()
+    if ext in _EXT_READERS:
+        return _reader_class(*_EXT_READERS[ext])(path, **kwargs)
+    trailer = read_trailer(path, recover=kwargs.get("recover", True))
+    kind = trailer.header.get("type")
+    if kind not in _ISXD_READERS:
+        raise IsxFormatError(path, "unknown data set type", key="type",
+                             expected=f"one of {sorted(_ISXD_READERS)}", found=kind)
+    return _reader_class(*_ISXD_READERS[kind])(path, **kwargs)
