@@ -61,4 +61,4 @@ def open(path: str | os.PathLike[str], **kwargs: Any) -> Any:
     if kind not in _ISXD_READERS:
         raise IsxFormatError(path, "unknown data set type", key="type",
                              expected=f"one of {sorted(_ISXD_READERS)}", found=kind)
-    return _reader_class(*_ISXD_READERS[kind])(path, **kwargs)
+    return _reader_class(*_ISXD_READERS[kind])(path, trailer=trailer, **kwargs)

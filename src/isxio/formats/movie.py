@@ -28,6 +28,7 @@ __all__ = [
     "MovieHeader",
     "MovieWriter",
     "decode_tsc",
+    "encode_tsc",
     "write_movie",
 ]
 
@@ -42,6 +43,8 @@ DATA_TYPE_CODES = {dt: code for code, dt in DATA_TYPES.items()}
 FRAME_HEADER_ITEMS = 2560
 TSC_PIXEL = 1272  # header pixels 1272..1279 carry the TSC, one byte each in bits 4-11
 MOVIE_TYPE, IMAGE_TYPE = 0, 4
+#: Most samples accepted for a movie whose frames have no pixels (nothing bounds them).
+MAX_EMPTY_FRAMES = 1 << 20
 
 
 def dtype_code(dtype: Any) -> int:
@@ -61,7 +64,12 @@ def decode_tsc(header_pixels: np.ndarray) -> np.ndarray:
     Pixel ``1272 + n`` carries byte ``n`` of the little-endian TSC in bits 4-11; the
     components are combined as isxcore does, without masking the top bits.
     """
-    p = np.asarray(header_pixels)[..., TSC_PIXEL:TSC_PIXEL + 8].astype(np.uint64)
+    return _tsc_from_pixels(np.asarray(header_pixels)[..., TSC_PIXEL:TSC_PIXEL + 8])
+
+
+def _tsc_from_pixels(pixels: np.ndarray) -> np.ndarray:
+    """TSCs from the 8 TSC pixels of each header (last axis: 8)."""
+    p = np.asarray(pixels).astype(np.uint64)
     tsc = np.zeros(p.shape[:-1], np.uint64)
     for j in range(4):
         comp = (p[..., 2 * j + 1] << np.uint64(4)) | (p[..., 2 * j] >> np.uint64(4))
@@ -74,7 +82,7 @@ def encode_tsc(tsc: int) -> np.ndarray:
     return np.array([((int(tsc) >> (8 * n)) & 0xFF) << 4 for n in range(8)], np.uint16)
 
 
-_VERSION_RE = re.compile(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+_VERSION_RE = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,9}))?(?:\.(\d{1,9}))?")
 
 
 def _acquisition_version(extra: Any) -> tuple[int, int, int] | None:
@@ -172,42 +180,78 @@ class MovieFile:
         The ``.isxd`` file.
     recover
         Accept (with a warning) stray bytes appended after the trailer.
+    trailer
+        The already-parsed trailer of ``path`` (saves reading it again).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
+                 trailer: Trailer | None = None) -> None:
         self.path = os.fspath(path)
-        self.trailer = read_trailer(self.path, recover=recover)
+        self.trailer = trailer or read_trailer(self.path, recover=recover)
         self.header = MovieHeader.from_trailer(self.trailer)
         self._index = self._check_layout()
 
     def _check_layout(self) -> np.ndarray:
-        h, t = self.header, self.trailer
-        timing = h.timing
+        """Check the trailer against the data section; return the frame -> record map."""
+        timing = self.header.timing
+        self._check_invalid_lists(timing)
+        self._check_num_samples(timing)
+        try:
+            index = timing.record_indices()
+        except MemoryError:
+            raise IsxFormatError(self.path, "timing describes too many frames to index",
+                                 key="timingInfo.numTimes", found=timing.num_samples) from None
+        valid = timing.valid_mask()
+        if valid.any() and index[valid].min() < 0:
+            first = int(np.flatnonzero(valid & (index < 0))[0])
+            raise IsxFormatError(
+                self.path, f"duplicate dropped/blank indices place valid frame {first} before "
+                "the first stored frame", key="timingInfo",
+                expected="dropped/blank indices without duplicates", found=f"frame {first} at "
+                f"record {int(index[first])}")
+        self._check_data_size(int(np.count_nonzero(valid)),
+                              int(index[valid].max()) + 1 if valid.any() else 0)
+        return index
+
+    def _check_invalid_lists(self, timing: TimingInfo) -> None:
+        n = timing.num_samples
         for name, seq in (("dropped", timing.dropped), ("blank", timing.blank)):
-            if seq and max(seq) >= max(timing.num_samples, 1) and timing.num_samples:
+            if seq and n and max(seq) >= n:
                 raise IsxFormatError(self.path, f"{name} index past the last frame",
-                                     key=f"timingInfo.{name}",
-                                     expected=f"< {timing.num_samples}", found=max(seq))
+                                     key=f"timingInfo.{name}", expected=f"< {n}",
+                                     found=max(seq))
             if len(set(seq)) != len(seq):
                 warnings.warn(f"{self.path}: duplicate indices in timingInfo.{name}; frames "
                               "are located as isxcore does (each duplicate shifts later "
-                              "frames)", IsxFormatWarning, stacklevel=3)
-        index = timing.record_indices()
-        n_valid = int(np.count_nonzero(index >= 0))
-        needed = int(index.max()) + 1 if n_valid else 0
-        rb = h.record_bytes
+                              "frames)", IsxFormatWarning, stacklevel=4)
+
+    def _check_num_samples(self, timing: TimingInfo) -> None:
+        """Refuse a ``numTimes`` the data section cannot hold (before allocating indices)."""
+        n, rb = timing.num_samples, self.header.record_bytes
         if rb == 0:
-            if t.data_size:
+            limit = MAX_EMPTY_FRAMES
+        else:
+            cropped = sum(min(b, n - 1) - a + 1 for a, b in timing.cropped if a < n)
+            limit = self.trailer.data_size // rb + len(timing.dropped) + len(timing.blank) \
+                + cropped
+        if n > limit:
+            raise IsxFormatError(
+                self.path, "more frames than the data section and the invalid-frame lists "
+                "account for", key="timingInfo.numTimes", expected=f"<= {limit}", found=n)
+
+    def _check_data_size(self, n_valid: int, needed: int) -> None:
+        rb, size = self.header.record_bytes, self.trailer.data_size
+        if rb == 0:
+            if size:
                 raise IsxFormatError(self.path, "data section must be empty for 0-pixel frames",
-                                     offset=0, expected="0 bytes", found=f"{t.data_size} bytes")
-            return index
-        if t.data_size < needed * rb or t.data_size > n_valid * rb or t.data_size % rb:
+                                     offset=0, expected="0 bytes", found=f"{size} bytes")
+            return
+        if size < needed * rb or size > n_valid * rb or size % rb:
             raise IsxFormatError(
                 self.path, "data section size does not match the frames the trailer describes",
-                offset=t.data_size, key="timingInfo",
+                offset=size, key="timingInfo",
                 expected=f"{n_valid} stored frames x {rb} bytes = {n_valid * rb} bytes",
-                found=f"{t.data_size} bytes ({t.data_size / rb:g} frames)")
-        return index
+                found=f"{size} bytes ({size / rb:g} frames)")
 
     # -------------------------------------------------------------- metadata
     @property
@@ -249,7 +293,7 @@ class MovieFile:
         if len(valid) < 2:
             return timing
         f0, f1 = int(valid[0]), int(valid[-1])
-        t0, t1 = (int(x) for x in self.tsc[[f0, f1]])
+        t0, t1 = (int(x) for x in self._tsc_part()[[f0, f1]])
         if f1 - f0 > 1 and t0 < t1:
             return replace(timing, period=Ratio(t1 - t0, (f1 - f0) * 1_000_000))
         return timing
@@ -285,20 +329,19 @@ class MovieFile:
                                  key="hasFrameHeaderFooter", found=False)
         return self._records(FRAME_HEADER_ITEMS + self.header.frame_items, FRAME_HEADER_ITEMS)
 
-    @cached_property
-    def tsc(self) -> np.ndarray:
-        """Per-frame hardware timestamps in µs (uint64; 0 for invalid frames)."""
+    def _tsc_part(self) -> _TscView:
+        """TSCs of frames as a lazy accessor: ``self._tsc_part()[frames]`` -> uint64 array."""
         if not self.header.has_frame_header_footer:
             raise IsxFormatError(self.path, "No frame timestamps stored in movie",
                                  key="hasFrameHeaderFooter", found=False)
-        h = self.header
-        part = RecordArray(self.path, 0, h.record_items, TSC_PIXEL, (8,), self.num_records,
-                           np.dtype("<u2"), self._index)
-        pixels = np.zeros((len(self._index), FRAME_HEADER_ITEMS), np.uint16)
-        pixels[:, TSC_PIXEL:TSC_PIXEL + 8] = part[:]
-        out = decode_tsc(pixels)
-        out[self._index < 0] = 0
-        return out
+        part = RecordArray(self.path, 0, self.header.record_items, TSC_PIXEL, (8,),
+                           self.num_records, np.dtype("<u2"), self._index)
+        return _TscView(part)
+
+    @cached_property
+    def tsc(self) -> np.ndarray:
+        """Per-frame hardware timestamps in µs (uint64; 0 for invalid frames)."""
+        return self._tsc_part()[:]
 
     def close(self) -> None:
         for name in ("data", "frame_headers", "frame_footers"):
@@ -318,6 +361,36 @@ class MovieFile:
     def __repr__(self) -> str:
         return (f"<MovieFile {self.path!r} {self.shape} {self.dtype} "
                 f"period={float(self.timing.period):g}s>")
+
+
+def _cast_pixels(arr: np.ndarray, target: np.dtype) -> np.ndarray:
+    """``arr`` as ``target`` pixels; refuse conversions that would change values' meaning.
+
+    Integers (and booleans) convert to uint pixels when every value fits; integers and
+    floats convert to float32.  Floats never silently become integers.
+    """
+    if arr.dtype == target:
+        return arr
+    kind = arr.dtype.kind
+    if target.kind == "f" and kind in "buif":
+        return arr.astype(target)
+    if target.kind == "u" and kind in "bui":
+        info = np.iinfo(target)
+        if arr.size and (int(arr.min()) < 0 or int(arr.max()) > info.max):
+            raise IsxWriteError(f"frame values {int(arr.min())}..{int(arr.max())} do not fit "
+                                f"in {target} pixels (0..{info.max})")
+        return arr.astype(target)
+    raise IsxWriteError(f"frames are {arr.dtype}, movie is {target}; convert explicitly")
+
+
+class _TscView:
+    """Index frames, get their decoded TSCs (0 for invalid frames)."""
+
+    def __init__(self, part: RecordArray) -> None:
+        self.part = part
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return _tsc_from_pixels(self.part[key])
 
 
 class MovieWriter:
@@ -383,17 +456,14 @@ class MovieWriter:
         return self._file
 
     def _as_frames(self, frames: Any, count: int | None) -> np.ndarray:
+        """Check shape (one frame if ``count`` is 1, else a stack) and convert the dtype."""
         arr = np.asarray(frames)
         shape = self.header.spacing.shape
-        if arr.shape[-2:] != shape or (count is None and arr.ndim != 3):
+        want = shape if count == 1 else (arr.shape[0] if arr.ndim == 3 else -1, *shape)
+        if arr.shape != want:
             raise IsxWriteError(f"frame shape {arr.shape} does not match the movie's "
-                                f"{'(frames, ' if count is None else '('}{shape[0]}, {shape[1]})")
-        if arr.dtype != self.header.dtype:
-            if arr.dtype.kind == "f" and self.header.dtype.kind == "u":
-                raise IsxWriteError(f"frames are {arr.dtype}, movie is {self.header.dtype}; "
-                                    "convert explicitly")
-            arr = arr.astype(self.header.dtype)
-        return np.ascontiguousarray(arr, dtype=self.header.dtype)
+                                f"{'(frames, ' if count != 1 else '('}{shape[0]}, {shape[1]})")
+        return np.ascontiguousarray(_cast_pixels(arr, self.header.dtype))
 
     def set_frame_data(self, index: int, frame: Any, *, header: Any = None,
                        footer: Any = None) -> bool:
@@ -469,10 +539,11 @@ class MovieWriter:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.flush()
-        else:
-            self.close()
+        try:
+            if exc_type is None:
+                self.flush()
+        finally:
+            self.close()  # no-op after a successful flush; else discards the temporary file
 
 
 def write_movie(path: str | os.PathLike[str], data: Any, *, timing: TimingInfo | None = None,
@@ -484,7 +555,9 @@ def write_movie(path: str | os.PathLike[str], data: Any, *, timing: TimingInfo |
     ``data`` holds every sample (invalid ones are skipped) and is consumed in chunks
     of ``chunk_frames``, so a lazy or memory-mapped source streams in bounded memory.
     """
-    shape = tuple(np.shape(data)) if not hasattr(data, "shape") else tuple(data.shape)
+    if not (hasattr(data, "shape") and hasattr(data, "dtype")):
+        data = np.asarray(data)
+    shape = tuple(data.shape)
     if len(shape) == 2:
         data, shape = np.asarray(data)[np.newaxis], (1, *shape)
     if len(shape) != 3:
