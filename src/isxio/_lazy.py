@@ -18,14 +18,19 @@ import numpy as np
 __all__ = ["RecordArray"]
 
 
-def _normalize_first(key: Any) -> tuple[Any, tuple]:
+def _expand_key(key: Any, ndim: int) -> tuple:
+    """``key`` as a tuple with any ``...`` replaced by the full slices it stands for."""
     if not isinstance(key, tuple):
         key = (key,)
-    if any(k is Ellipsis for k in key[:1]):
-        return slice(None), key
-    if not key:
-        return slice(None), ()
-    return key[0], key[1:]
+    where = [i for i, k in enumerate(key) if k is Ellipsis]
+    if not where:
+        return key
+    if len(where) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = sum(np.ndim(k) if isinstance(k, np.ndarray) and k.dtype == bool else 1
+               for k in key if k is not None and k is not Ellipsis)
+    pos = where[0]
+    return (*key[:pos], *(slice(None),) * max(ndim - used, 0), *key[pos + 1:])
 
 
 class RecordArray:
@@ -134,30 +139,40 @@ class RecordArray:
         return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        first, rest = _normalize_first(key)
-        n = len(self.index_map)
-        if isinstance(first, int | np.integer):
-            i = int(first)
-            if not -n <= i < n:
-                raise IndexError(f"index {i} is out of range for {n} samples")
-            rec = int(self.index_map[i])
-            item = (self._records()[rec] if rec >= 0
-                    else np.zeros(self.item_shape, self._dtype))
-            return item[rest] if rest else item
+        key = _expand_key(key, self.ndim)
+        first, rest = (key[0], key[1:]) if key else (slice(None), ())
         if first is None:
             return self[(slice(None), *rest)][np.newaxis]
+        if isinstance(first, int | np.integer):
+            item = self._item(int(first))
+            # index a 1-frame block so that numpy's rules for mixing an integer with
+            # other advanced indices apply exactly as on an in-memory array
+            return item[np.newaxis][(0, *rest)] if rest else item
+        if isinstance(first, slice):
+            block = self._take(self.index_map[first])
+            return block[(slice(None), *rest)] if rest else block
+        first = np.asarray(first)
+        if first.dtype == bool and first.ndim > 1:  # mask over frames and pixels
+            return np.asarray(self)[key]
         recs = self.index_map[first]
-        out = self._take(np.atleast_1d(recs))
-        if isinstance(first, slice) or np.ndim(recs) == 1:
-            pass
-        else:
-            out = out.reshape((*np.shape(recs), *self.item_shape))
-        if rest:
-            out = out[(slice(None),) * np.ndim(recs) + rest] if np.ndim(recs) else out[rest]
-        return out
+        if not rest and recs.ndim == 1 and (len(recs) < 2 or np.all(np.diff(recs) > 0)):
+            return self._take(recs)
+        stored, inverse = np.unique(recs, return_inverse=True)
+        return self._take(stored)[(inverse.reshape(recs.shape), *rest)]
+
+    def _item(self, i: int) -> np.ndarray:
+        n = len(self.index_map)
+        if not -n <= i < n:
+            raise IndexError(f"index {i} is out of range for {n} samples")
+        rec = int(self.index_map[i])
+        return self._records()[rec] if rec >= 0 else np.zeros(self.item_shape, self._dtype)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = np.array(self[:], copy=True)
+        out = self[:]
+        if not out.flags.owndata:  # a view of the memory map (or of zeros): copy it out
+            out = np.array(out, dtype=dtype)
+        elif isinstance(out, np.memmap):
+            out = out.view(np.ndarray)
         return out.astype(dtype, copy=False) if dtype is not None else out
 
     def __iter__(self):

@@ -22,7 +22,7 @@ def format_float(value: float) -> str:
         return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
     if not math.isfinite(value):
         return "null"
-    return "%.15g" % value
+    return f"{value:.15g}"
 
 
 def _scalar(value: Any) -> str | None:
@@ -38,7 +38,9 @@ def _scalar(value: Any) -> str | None:
         return str(int(value))
     if isinstance(value, float):
         return format_float(value)
-    # numpy scalars without importing numpy here
+    # numpy scalars (not arrays) without importing numpy here
+    if getattr(value, "ndim", 0) != 0:
+        return None
     kind = getattr(getattr(value, "dtype", None), "kind", None)
     if kind in ("i", "u"):
         return str(int(value))

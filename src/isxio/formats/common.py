@@ -91,7 +91,11 @@ class Time:
         whole = frac.numerator // frac.denominator
         micro = round((frac - whole) * 1_000_000)
         epoch = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-        return (epoch + _dt.timedelta(seconds=whole, microseconds=micro)).astimezone(tz)
+        try:
+            return (epoch + _dt.timedelta(seconds=whole, microseconds=micro)).astimezone(tz)
+        except OverflowError:
+            raise ValueError(f"time {float(frac):g} s since the epoch is outside the range "
+                             "of datetime") from None
 
     def to_json(self) -> dict[str, Any]:
         return {"secsSinceEpoch": self.secs_since_epoch.to_json(), "utcOffset": self.utc_offset}
@@ -103,7 +107,9 @@ class Time:
                    sub.integer("utcOffset", 0, lo=-(2**31), hi=2**31 - 1))
 
 
-_CROP_RE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+# At most 20 digits: larger values are out of range anyway, and int() of very long
+# digit strings is refused by Python (sys.set_int_max_str_digits).
+_CROP_RE = re.compile(r"^\s*(\d{1,20})\s*(?:-\s*(\d{1,20})\s*)?$")
 
 
 def _merge_ranges(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

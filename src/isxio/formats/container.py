@@ -25,6 +25,8 @@ TRAILER_SIZE = 9  # NUL + u64 length
 MAX_STRAY_BYTES = 64
 #: Sanity bound on the JSON text size (a corrupt length field is caught before reading).
 MAX_JSON_SIZE = 1 << 30
+_JSON_PEEK = 4096  # bytes read first, to reject a non-JSON region before reading it all
+_JSON_SPACE = b" \t\r\n"
 
 ISX_PRODUCER = {"name": "isxcore", "version": [2, 0, 1]}
 """The ``producer`` written by isx 2.1.0; isxio writes the same so outputs are byte-identical."""
@@ -66,7 +68,12 @@ def _parse_at(path: str, fh: BinaryIO, end: int) -> Trailer:
                              offset=end - TRAILER_SIZE, expected="0x00",
                              found=f"0x{tail[0]:02x}")
     fh.seek(data_size)
-    raw = fh.read(n)
+    raw = fh.read(min(n, _JSON_PEEK))
+    if not raw.lstrip(_JSON_SPACE).startswith(b"{") and raw.strip(_JSON_SPACE):
+        raise IsxFormatError(path, "JSON text does not start with '{'", offset=data_size,
+                             expected="a JSON object", found=repr(raw[:16]))
+    if n > len(raw):
+        raw += fh.read(n - len(raw))
     if len(raw) != n:
         raise IsxFormatError(path, "JSON text is cut short", offset=data_size,
                              expected=f"{n} bytes", found=f"{len(raw)} bytes")
@@ -77,6 +84,9 @@ def _parse_at(path: str, fh: BinaryIO, end: int) -> Trailer:
                              offset=data_size + exc.start) from None
     try:
         header = _json.loads(text)
+    except RecursionError:
+        raise IsxFormatError(path, "JSON text is nested too deeply to parse",
+                             offset=data_size) from None
     except ValueError as exc:
         pos = getattr(exc, "pos", None)
         raise IsxFormatError(path, f"JSON text does not parse ({getattr(exc, 'msg', exc)})",
@@ -100,7 +110,7 @@ def read_trailer(path: str | os.PathLike[str], fh: BinaryIO | None = None, *,
     path = os.fspath(path)
     own = fh is None
     if own:
-        fh = open(path, "rb")  # noqa: SIM115
+        fh = open(path, "rb")
     try:
         size = fh.seek(0, os.SEEK_END)
         try:
@@ -132,6 +142,20 @@ def encode_trailer(header: dict[str, Any]) -> bytes:
     return raw + b"\x00" + struct.pack("<Q", len(raw))
 
 
+def _current_umask() -> int:
+    """The process umask (read without changing it where the OS allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # portable fallback: read by setting, then restore
+    os.umask(mask)
+    return mask
+
+
 class AtomicFile:
     """A binary file written under a temporary name and renamed into place on commit.
 
@@ -148,6 +172,10 @@ class AtomicFile:
         folder, name = os.path.split(self.path)
         fd, self.tmp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
         self.fh: BinaryIO | None = os.fdopen(fd, "w+b")
+        try:  # mkstemp creates 0600; give the file the mode open() would have given it
+            os.chmod(self.tmp_path, 0o666 & ~_current_umask())
+        except OSError:  # pragma: no cover - e.g. filesystems without modes
+            pass
 
     @property
     def closed(self) -> bool:
