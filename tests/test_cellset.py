@@ -32,7 +32,6 @@ pytestmark = pytest.mark.isx
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 REAL_CELLSETS = ["cellset.isxd", "cellset_accepted_undecided_and_rejected_cells.isxd",
                  "empty_cellset.isxd"]
 NAME_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
@@ -508,10 +507,8 @@ def test_garbage_json_and_wrong_type(tmp_path, sample):
 # ---------------------------------------------------------------------- real files
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", REAL_CELLSETS)
-def test_real_cellsets(name):
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"missing {path}")
+def test_real_cellsets(realdata, name):
+    path = realdata / name
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cells = assert_same_cells(path)
@@ -531,10 +528,8 @@ def test_real_cellsets(name):
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", REAL_CELLSETS[:2])
-def test_real_cellset_status_edit(tmp_path, name):
-    path = REALDATA / name
-    if not path.exists():
-        pytest.skip(f"missing {path}")
+def test_real_cellset_status_edit(tmp_path, realdata, name):
+    path = realdata / name
     shutil.copy(path, tmp_path / "isx.isxd")
     shutil.copy(path, tmp_path / "ours.isxd")
     for p in tmp_path.iterdir():
