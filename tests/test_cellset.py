@@ -273,6 +273,11 @@ def test_writer_rules(tmp_path):
             w.set_cell_data(1, img, tr[:2])
         w.set_cell_data(1, img.reshape(-1), tr.astype(np.float64), status=0,
                         color=pack_color((1, 2, 3, 4)), active=False)
+        assert w.num_cells == 2
+        w.set_cell_status(0, "accepted")
+        w.set_cell_status(0, 2)
+        with pytest.raises(IsxWriteError):
+            w.set_cell_status(2, 0)
     cells = CellSetFile(tmp_path / "a.isxd")
     assert cells.names == ["y", "C1"]
     assert cells.statuses == [2, 0]

@@ -299,6 +299,11 @@ def test_writer_rules(tmp_path):
         with pytest.raises(IsxWriteError, match="every vessel"):
             w.set_rbc_velocity_data(1, img, box, tr, tr, None)  # isx crashes on this mix
         w.set_rbc_velocity_data(1, img + 1, box, tr, tr, np.ones((2, 3, 2, 1)))
+        w.set_vessel_status(1, "rejected")
+        w.set_vessel_status(1, 1)
+        assert w.num_vessels == 2
+        with pytest.raises(IsxWriteError):
+            w.set_vessel_status(2, 1)
     vessels = assert_same_vessels(tmp_path / "r.isxd")
     assert vessels.correlation_shapes == [(1, 1), (2, 1)]
     assert vessels.statuses == [2, 1] and vessels.colors[0] == 0xFF010203

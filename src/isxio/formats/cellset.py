@@ -500,8 +500,21 @@ class CellSetWriter:
         return len(self.names)
 
     @property
+    def num_cells(self) -> int:
+        """Cells written so far (same as :attr:`num_written`)."""
+        return len(self.names)
+
+    @property
     def cell_items(self) -> int:
         return self.spacing.num_pixels + self.timing.num_samples
+
+    def set_cell_status(self, index: int, status: int | str) -> None:
+        """Change the status of an already written cell (saved by :meth:`flush`)."""
+        self._check_open()
+        if not 0 <= index < self.num_written:
+            raise IsxWriteError(f"cell {index} has not been written "
+                                f"({self.num_written} cells so far)")
+        self.statuses[index] = status_code(status)
 
     def _check_open(self) -> AtomicFile:
         if self._file is None or self._file.closed:

@@ -480,6 +480,19 @@ class VesselSetWriter:
     def num_written(self) -> int:
         return len(self.names)
 
+    @property
+    def num_vessels(self) -> int:
+        """Vessels written so far (same as :attr:`num_written`)."""
+        return len(self.names)
+
+    def set_vessel_status(self, index: int, status: int | str) -> None:
+        """Change the status of an already written vessel (saved by :meth:`flush`)."""
+        self._check_open()
+        if not 0 <= index < self.num_written:
+            raise IsxWriteError(f"vessel {index} has not been written "
+                                f"({self.num_written} vessels so far)")
+        self.statuses[index] = status_code(status, "vessel")
+
     def _check_open(self) -> AtomicFile:
         if self._file is None or self._file.closed:
             raise IsxWriteError(f"{self.path}: writer is closed")
