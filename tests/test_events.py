@@ -24,6 +24,7 @@ from isxio.formats.events import (
     PACKET_DTYPE,
     EventsFile,
     EventsWriter,
+    collapse_channels,
     isx_microseconds,
     write_v1_events_file,
 )
@@ -175,6 +176,8 @@ def test_written_event_set_is_byte_identical_to_isx(tmp_path, spec):
     write_with_isx(theirs, timing, names, calls)
     write_with_isxio(ours, timing, names, calls)
     assert ours.read_bytes() == theirs.read_bytes()
+    reread = EventsFile(theirs)
+    assert theirs.read_bytes().endswith(encode_trailer(reread.header.to_json()))
     isx_timing, isx_data = read_isx_events(ours)
     assert isx_timing == our_timing_tuple(EventsFile(ours).timing)
     assert_same_data(EventsFile(ours).all_channel_data(), isx_data)
@@ -198,6 +201,21 @@ def test_isx_offsets_go_through_double_seconds():
     expected = [math.trunc((int(u) / 1e6) * 1e6) for u in us]
     assert isx_microseconds(us).tolist() == expected
     assert expected[2] == 65500102  # isx returns 1 µs less than stored here
+    # over the common denominator lcm(3, 10**6) the product no longer fits a double
+    third = Time(Ratio(0, 3))
+    assert isx_microseconds(np.array([6641195827154435]), third).tolist() == [6641195827154434]
+    assert isx_microseconds(np.array([6641195827154435])).tolist() == [6641195827154435]
+
+
+def test_duplicate_names_resolve_like_isx(tmp_path):
+    path = fresh(tmp_path)
+    write_with_isx(path, TimingInfo(10), ["a", "b", "a"], [(0, [1], [1.0]), (2, [2], [2.0])])
+    f = EventsFile(path)
+    assert_same_data(f.all_channel_data(), read_isx_events(path)[1])
+    assert f.channel_data(2)[0].tolist() == [1]  # isx looks "a" up: the first one
+    assert f.channel_data(2, by_name=False)[0].tolist() == [2]
+    assert [o.tolist() for o, _ in f.all_channel_data(by_name=False)] == [[1], [], [2]]
+    assert f.channel_index("a") == 0
 
 
 def test_end_time_truncated_to_ms(tmp_path):
@@ -231,6 +249,7 @@ def test_real_event_set_matches_isx():
     assert_same_data([f.channel_data(i) for i in range(f.num_channels)], isx_data)
     assert_same_data(f.all_channel_data(), isx_data)
     assert sum(f.num_samples) == f.trailer.data_size // 20
+    assert SAMPLE.read_bytes()[f.trailer.data_size:] == encode_trailer(f.header.to_json())
     # the stored offsets differ from isx's by at most 1 µs (double rounding)
     stored = f.all_channel_data(stored_offsets=True)
     for (s_off, _), (i_off, _) in zip(stored, isx_data, strict=True):
@@ -318,6 +337,9 @@ def test_gpio_and_imu_v2_read_by_isx(tmp_path, spec):
     assert our_timing_tuple(f.timing) == isx_timing
     assert_same_data(f.all_channel_data(), isx_data)
     assert_same_data([f.channel_data(i) for i in range(len(names))], isx_data)
+    pk = f.packets
+    assert_same_data(collapse_channels(pk["signal"], pk["offset"], pk["value"], len(names),
+                                       start=f.global_start), isx_data)
 
 
 def test_gpio_period_rule(tmp_path):
@@ -342,9 +364,16 @@ def v1_files(draw):
     start_ms = draw(st.integers(1_500_000_000_000, 1_700_000_000_000))
     sden = draw(st.sampled_from([1000, 1, 3]))
     snum = start_ms * sden // 1000
-    timing = TimingInfo(draw(st.integers(0, 5000)),
-                        Ratio(draw(st.integers(1, 100)), draw(st.sampled_from([1000, 30]))),
-                        Time(Ratio(snum, sden), draw(st.integers(-3600, 3600))))
+    n = draw(st.integers(0, 5000))
+    idx = st.integers(0, max(n - 1, 0))
+    dropped = draw(st.lists(idx, max_size=4, unique=True)) if n else []
+    blank = draw(st.lists(idx, max_size=3, unique=True)) if n else []
+    blank = [b for b in blank if b not in dropped]
+    cropped = [(a, draw(st.integers(a, min(a + 5, n - 1)))) for a in
+               draw(st.lists(idx, max_size=2))] if n else []
+    timing = TimingInfo(n, Ratio(draw(st.integers(1, 100)), draw(st.sampled_from([1000, 30]))),
+                        Time(Ratio(snum, sden), draw(st.integers(-3600, 3600))),
+                        tuple(dropped), tuple(cropped), tuple(blank))
     origin = math.ceil(Fraction(snum, sden) * 10**6)
     names = draw(st.lists(st.text("aAbB_1 GPIO", min_size=1, max_size=6), min_size=1,
                           max_size=5, unique=True))
@@ -380,11 +409,16 @@ def test_v1_files_read_like_isx(tmp_path, spec):
     assert f.num_samples == [len(next(c for c in channels if c[0] == name)[1])
                              for name in f.channel_names]
     if kind == "gpio":
-        isx_timing, isx_names, isx_data = read_isx_gpio(path)
-        assert f.channel_names == isx_names
+        g = isx.GpioSet.read(str(path))
+        assert f.channel_names == [g.get_channel_name(i) for i in range(g.num_channels)]
+        isx_data = [g.get_channel_data(i) for i in range(g.num_channels)]
     else:
-        isx_timing, isx_data = read_isx_events(path)
-    assert our_timing_tuple(f.timing) == isx_timing
+        g = isx.EventSet.read(str(path))
+        isx_data = [g.get_cell_data(i) for i in range(g.num_cells)]
+    assert our_timing_tuple(f.timing) == isx_timing_tuple(g.timing)
+    assert list(f.timing.dropped) == g.timing.dropped
+    assert list(f.timing.blank) == g.timing.blank
+    assert [list(c) for c in f.timing.cropped] == [list(c) for c in g.timing.cropped]
     assert_same_data(f.all_channel_data(), isx_data)
 
 

@@ -11,7 +11,9 @@ Spec ``isxd.md`` §7.  Two layouts exist:
   epoch: u8, float32 bits whose sign bit is the logical state: u4, reserved: u4)``.
 
 Reading reproduces what isx returns: per channel, packets sorted by time, packets with
-the same time collapsed to the last one read, offsets in µs since the global start.
+the same time collapsed to the last one read, offsets in µs since the global start
+converted through double seconds exactly as isx does (so some come back 1 µs below
+the stored value; the stored offsets are available too).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .container import ISX_PRODUCER, AtomicFile, Trailer, encode_trailer, read_t
 __all__ = [
     "DENSE",
     "KINDS",
+    "KIND_TYPES",
     "PACKET_DTYPE",
     "SPARSE",
     "V1_PACKET_DTYPE",
@@ -43,6 +46,7 @@ __all__ = [
     "EventsHeader",
     "EventsWriter",
     "collapse_channels",
+    "isx_microseconds",
     "write_v1_events_file",
 ]
 
@@ -67,9 +71,9 @@ def _at(f: Fields, name: str, index: int, value: Any) -> Fields:
     return Fields({f"{name}[{index}]": value}, f.path, f.prefix, f.offset)
 
 
-def _time_to_ms(t: Fraction) -> Time:
+def _truncate_to_ms(t: Fraction) -> Ratio:
     """isx's end time: truncated (toward zero) to whole milliseconds, den 1000."""
-    return Time(Ratio(int(t * 1000), 1000))
+    return Ratio(int(t * 1000), 1000)
 
 
 def _ceil(x: Fraction) -> int:
@@ -256,7 +260,9 @@ def _v1_offsets(times_us: np.ndarray, start: Time) -> tuple[np.ndarray, np.ndarr
     stored = num // k if k > 1 else num  # floor; equals truncation for offsets >= 0
     if k > 1:
         stored = stored + ((num < 0) & (num % k != 0))
-    return np.asarray(stored, dtype=np.int64), _to_isx_us(num, den)
+    if stored.dtype == object:  # out of the int64 range (corrupt times): wrap like isx
+        stored = (stored % 2**64).astype(np.uint64).view(np.int64)
+    return stored.astype(np.int64), _to_isx_us(num, den)
 
 
 def _collapse_order(signal: np.ndarray, key: np.ndarray, num_channels: int
@@ -683,7 +689,7 @@ class EventsWriter:
         start = timing.start
         if global_end is None:
             end = start.secs_since_epoch.fraction + timing.duration
-            global_end = Time(_time_to_ms(end).secs_since_epoch, start.utc_offset)
+            global_end = Time(_truncate_to_ms(end), start.utc_offset)
         self.header = EventsHeader(
             KIND_TYPES[kind], names, start, global_end, steps, types, metrics=metrics,
             extra_properties=extra_properties, producer=dict(producer or ISX_PRODUCER))
