@@ -72,3 +72,71 @@ def compare_movie(path: str, isx) -> list[str]:
     info = theirs.get_acquisition_info()
     notes.append(f"acquisition info equal ({len(info) if info else 0} keys)")
     return notes
+
+
+def compare_events(path: str, isx) -> list[str]:
+    ours, theirs = isxio.EventSet.read(path), isx.EventSet.read(path)
+    notes = [compare_timing(ours.timing, theirs.timing)]
+    assert ours.num_cells == theirs.num_cells
+    assert ours.cell_dict == theirs.cell_dict
+    assert ours.get_acquisition_info() == theirs.get_acquisition_info()
+    modern = isxio.open(path).all_channel_data()
+    total = 0
+    for i in range(theirs.num_cells):
+        assert ours.get_cell_name(i) == theirs.get_cell_name(i)
+        t_off, t_val = theirs.get_cell_data(i)
+        o_off, o_val = ours.get_cell_data(i)
+        np.testing.assert_array_equal(o_off, t_off)
+        np.testing.assert_array_equal(o_val, t_val)
+        np.testing.assert_array_equal(modern[i][0], t_off)
+        np.testing.assert_array_equal(modern[i][1], t_val)
+        total += len(t_off)
+    notes.append(f"{theirs.num_cells} cells, {total} events: offsets (µs) and amplitudes "
+                 "exact (facade and all_channel_data)")
+    notes.append("cell names, acquisition info equal")
+    return notes
+
+
+def compare_gpio(path: str, isx) -> list[str]:
+    ours, theirs = isxio.GpioSet.read(path), isx.GpioSet.read(path)
+    notes = [compare_timing(ours.timing, theirs.timing)]
+    assert ours.num_channels == theirs.num_channels
+    assert ours.channel_dict == theirs.channel_dict
+    total = 0
+    for i in range(theirs.num_channels):
+        assert ours.get_channel_name(i) == theirs.get_channel_name(i)
+        t_off, t_val = theirs.get_channel_data(i)
+        o_off, o_val = ours.get_channel_data(i)
+        np.testing.assert_array_equal(o_off, t_off)
+        np.testing.assert_array_equal(o_val, t_val)
+        total += len(t_off)
+    assert ours.get_acquisition_info() == theirs.get_acquisition_info()
+    notes.append(f"{theirs.num_channels} channels, {total} samples exact; acquisition info equal")
+    return notes
+
+
+def compare_cellset(path: str, isx) -> list[str]:
+    ours, theirs = isxio.CellSet.read(path), isx.CellSet.read(path)
+    notes = [compare_timing(ours.timing, theirs.timing)]
+    compare_spacing(ours.spacing, theirs.spacing)
+    assert ours.num_cells == theirs.num_cells
+    assert ours.get_acquisition_info() == theirs.get_acquisition_info()
+    modern = isxio.open(path)
+    n = theirs.num_cells
+    for i in range(n):
+        assert ours.get_cell_name(i) == theirs.get_cell_name(i)
+        assert ours.get_cell_status(i) == theirs.get_cell_status(i)
+        trace, image = theirs.get_cell_trace_data(i), theirs.get_cell_image_data(i)
+        np.testing.assert_array_equal(ours.get_cell_trace_data(i), trace)
+        np.testing.assert_array_equal(ours.get_cell_image_data(i), image)
+        np.testing.assert_array_equal(modern.traces[i], trace)
+        np.testing.assert_array_equal(modern.footprints[i], image)
+    if n:
+        all_traces = np.stack([theirs.get_cell_trace_data(i) for i in range(n)])
+        np.testing.assert_array_equal(np.asarray(modern.traces), all_traces)
+        np.testing.assert_array_equal(modern.traces[::-1, ::7], all_traces[::-1, ::7])
+    statuses = sorted({theirs.get_cell_status(i) for i in range(n)})
+    notes.append(f"{n} cells: traces (incl. NaN), footprints, names, statuses {statuses} exact")
+    notes.append("acquisition info equal; colours checked against the file's JSON in "
+                 "test_cellset.py (isx exposes none)")
+    return notes

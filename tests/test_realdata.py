@@ -38,6 +38,10 @@ def _kind(path: Path) -> str:
 COMPARERS = {
     "movie": rc.compare_movie,
     "image": rc.compare_movie,
+    "cellset": rc.compare_cellset,
+    "events": rc.compare_events,
+    "gpio": rc.compare_gpio,
+    "imu": rc.compare_gpio,
 }
 
 

@@ -8,7 +8,18 @@ Two APIs share one core:
 """
 
 from .api import open
-from .compat import Duration, Image, Movie, Spacing, Time, Timing
+from .compat import (
+    CellSet,
+    Duration,
+    EventSet,
+    GpioSet,
+    Image,
+    Movie,
+    Spacing,
+    Time,
+    Timing,
+    VesselSet,
+)
 from .errors import (
     IsxError,
     IsxFormatError,
@@ -24,7 +35,10 @@ from .formats.movie import MovieFile, MovieWriter, write_movie
 __version__ = "0.1.0"
 
 __all__ = [
+    "CellSet",
     "Duration",
+    "EventSet",
+    "GpioSet",
     "Image",
     "IsxError",
     "IsxFormatError",
@@ -42,6 +56,7 @@ __all__ = [
     "Time",
     "Timing",
     "TimingInfo",
+    "VesselSet",
     "__version__",
     "open",
     "write_movie",

@@ -2,5 +2,7 @@
 
 from .core import Duration, Spacing, Time, Timing
 from .movie import Image, Movie
+from .sets import CellSet, EventSet, GpioSet, VesselSet
 
-__all__ = ["Duration", "Image", "Movie", "Spacing", "Time", "Timing"]
+__all__ = ["CellSet", "Duration", "EventSet", "GpioSet", "Image", "Movie", "Spacing", "Time",
+           "Timing", "VesselSet"]

@@ -337,9 +337,10 @@ class CellSetFile:
         ignores both).  If false, both are errors.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
+                 trailer: Trailer | None = None) -> None:
         self.path = os.fspath(path)
-        self.trailer = read_trailer(self.path, recover=recover)
+        self.trailer = trailer or read_trailer(self.path, recover=recover)
         self.header = CellSetHeader.from_trailer(self.trailer)
         self._check_size(recover)
 

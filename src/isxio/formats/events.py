@@ -337,11 +337,14 @@ class EventsFile:
         The ``.isxd`` file.
     recover
         Accept (with a warning) stray bytes appended after the trailer.
+    trailer
+        The already-parsed trailer of ``path`` (saves reading it again).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
+                 trailer: Trailer | None = None) -> None:
         self.path = os.fspath(path)
-        self.trailer = read_trailer(self.path, recover=recover)
+        self.trailer = trailer or read_trailer(self.path, recover=recover)
         self.header = EventsHeader.from_trailer(self.trailer)
         if self.header.is_v2:
             self._check_v2_sizes()

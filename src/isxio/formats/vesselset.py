@@ -259,9 +259,10 @@ class VesselSetFile:
         Accept, with a warning, stray bytes after the trailer.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
+                 trailer: Trailer | None = None) -> None:
         self.path = os.fspath(path)
-        self.trailer = read_trailer(self.path, recover=recover)
+        self.trailer = trailer or read_trailer(self.path, recover=recover)
         self.header = VesselSetHeader.from_trailer(self.trailer)
         self._mm: np.memmap | None = None
         self._check_size()
