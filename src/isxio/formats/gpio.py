@@ -293,10 +293,9 @@ class _Layout:
 
 
 def _read_bytes(path: str) -> np.ndarray:
-    size = os.path.getsize(path)
-    if size == 0:
-        return np.zeros(0, np.uint8)
-    return np.memmap(path, dtype=np.uint8, mode="r")
+    """The whole file in memory (the event stream must be scanned end to end anyway;
+    no descriptor or memory map outlives the call, even when parsing fails)."""
+    return np.fromfile(path, dtype=np.uint8)
 
 
 def _gpio_layout(buf: np.ndarray, path: str) -> _Layout:

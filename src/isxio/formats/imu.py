@@ -191,7 +191,7 @@ class ImuFile(GpioData):
         if size < IMU_HEADER.size:
             raise IsxFormatError(path, "file too small for an IMU header", offset=0,
                                  expected=f">= {IMU_HEADER.size} bytes", found=f"{size} bytes")
-        buf = np.memmap(path, dtype=np.uint8, mode="r")
+        buf = np.fromfile(path, dtype=np.uint8)  # small files; nothing stays open
         h = IMU_HEADER.unpack_from(bytes(buf[:IMU_HEADER.size]))
         acc_count, acc_off, mag_count, mag_off = h[5], h[6], h[8], h[9]
         ori_count, ori_off, session_off = h[11], h[12], h[14]
