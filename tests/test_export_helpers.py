@@ -48,9 +48,9 @@ def write_isx_movie(isx: Any, path: Path | str, n: int = 6, shape: tuple[int, in
                           tuple(dropped), tuple(cropped), tuple(blank))
         write_movie(path, frames, timing=info)
         return frames
+    start = isx.Duration.from_msecs(round(start_s * 1000))
     timing = isx.Timing(num_samples=n, period=isx.Duration.from_msecs(period_ms),
-                        start=isx.Time._from_secs_since_epoch(isx.Duration.from_secs(start_s))
-                        if start_s else isx.Time(),
+                        start=isx.Time._from_secs_since_epoch(start) if start_s else isx.Time(),
                         dropped=list(dropped), cropped=[list(c) for c in cropped],
                         blank=list(blank))
     movie = isx.Movie.write(str(path), timing, isx.Spacing(num_pixels=shape), dtype)

@@ -53,7 +53,7 @@ def reduce_rational(num: int, den: int, limit: int) -> tuple[int, int]:
             x = min((limit - h0) // h1 if h1 else a, (limit - k0) // k1 if k1 else a)
             if x >= 1:
                 semi = Fraction(x * h1 + h0, x * k1 + k0)
-                if abs(semi - value) < abs(Fraction(h1, k1) - value):
+                if k1 == 0 or abs(semi - value) < abs(Fraction(h1, k1) - value):
                     return x * h1 + h0, x * k1 + k0
             return h1, k1
         h0, k0, h1, k1 = h1, k1, h2, k2
@@ -107,8 +107,11 @@ def _frames(movies: Sequence[Any], write_invalid: bool, chunk_frames: int, rng: 
             size: tuple[int, int], draw: dict[str, bool]) -> Iterator[np.ndarray]:
     h, w = size
     for movie in movies:
+        valid = movie.timing.valid_mask()
         for idx, block in iter_chunks(movie, chunk_frames, valid_only=not write_invalid):
             u8 = scale_to_u8(block, *rng)
+            if write_invalid and not valid[idx].all():
+                u8 = np.where(valid[idx, None, None], u8, np.uint8(0))  # invalid: black
             if any(draw.values()) and hasattr(movie, "tracking"):
                 u8 = draw_tracking(u8.copy(), movie, idx, **draw)
             for frame in u8:

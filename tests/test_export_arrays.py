@@ -1,0 +1,131 @@
+"""zarr / HDF5 exports (not in isx: checked against the source as isx reads it) and the
+bounded memory of every streaming export."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import isxio
+import isxio.export as ours
+from isxio.formats.common import Ratio, Time, TimingInfo
+from isxio.formats.movie import write_movie
+
+from .test_export_helpers import all_frames, write_isx_movie, write_tsc_movie
+
+try:
+    import isx
+except ImportError:  # the isx-marked tests below skip (and CI requires isx)
+    isx = None
+
+h5py = pytest.importorskip("h5py")
+
+
+def need_isx():
+    if isx is None:
+        pytest.skip("isx not installed")
+
+
+@pytest.mark.isx
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_hdf5_holds_every_sample(tmp_path, dtype):
+    need_isx()
+    src = tmp_path / "m.isxd"
+    write_isx_movie(isx, src, 11, (6, 4), dtype, dropped=[0, 7], cropped=[(2, 3)], seed=3)
+    out = tmp_path / "m.h5"
+    ours.export_movie_to_hdf5(str(src), str(out), chunk_frames=3, compression="gzip")
+    with h5py.File(out, "r") as f:
+        np.testing.assert_array_equal(f["data"][:], all_frames(isx, src))
+        assert f["data"].chunks == (3, 6, 4)
+        assert [d.label for d in f["data"].dims] == ["t", "y", "x"]
+        np.testing.assert_array_equal(
+            f["valid"][:], [i not in (0, 2, 3, 7) for i in range(11)])
+        meta = json.loads(f.attrs["isxio"])
+        assert meta["timing"]["dropped"] == [0, 7] and meta["timing"]["cropped"] == ["2 - 3"]
+        assert meta["spacing"]["numPixels"] == {"x": 4, "y": 6}
+        np.testing.assert_allclose(f["timestamps"][:], np.arange(11) * 0.05)
+
+
+@pytest.mark.isx
+def test_hdf5_keeps_tsc(tmp_path):
+    need_isx()
+    src = tmp_path / "t.isxd"
+    tsc = write_tsc_movie(src, 5, start_ms=1654732421836, tsc0=459472532939, dropped=[2])
+    ours.export_movie_to_hdf5(str(src), str(tmp_path / "t.h5"))
+    movie = isx.Movie.read(str(src))
+    with h5py.File(tmp_path / "t.h5", "r") as f:
+        assert [movie.get_frame_timestamp(i) for i in (0, 1, 3, 4)] == list(
+            f["tsc"][[0, 1, 3, 4]])
+        assert list(f["tsc"][[0, 1, 3, 4]]) == list(tsc[[0, 1, 3, 4]])
+
+
+def test_zarr_ome_layout(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    src = tmp_path / "m.isxd"
+    frames = np.arange(7 * 3 * 5, dtype=np.uint16).reshape(7, 3, 5)
+    timing = TimingInfo(7, Ratio(1, 20), Time(Ratio(1_600_000_000_000, 1000)), dropped=(4,))
+    write_movie(src, frames, timing=timing)
+    frames[4] = 0
+    out = tmp_path / "m.zarr"
+    ours.export_movie_to_zarr(str(src), str(out), chunk_frames=2)
+    group = zarr.open_group(str(out), mode="r")
+    np.testing.assert_array_equal(group["0"][:], frames)
+    assert group["0"].chunks == (2, 3, 5)
+    ms = group.attrs["multiscales"][0]
+    assert [a["name"] for a in ms["axes"]] == ["t", "y", "x"]
+    assert ms["datasets"][0]["coordinateTransformations"][0]["scale"] == [0.05, 3.0, 3.0]
+    assert group.attrs["isxio"]["timing"]["dropped"] == [4]
+    np.testing.assert_array_equal(group["valid"][:], np.arange(7) != 4)
+    with pytest.raises(FileExistsError):
+        ours.export_movie_to_zarr(str(src), str(out))
+
+
+def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
+    src = tmp_path / "m.isxd"
+    write_movie(src, np.zeros((4, 2, 2), np.uint16))
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("isxio.export.arrays._stream", boom)
+    with pytest.raises(RuntimeError):
+        ours.export_movie_to_hdf5(str(src), str(tmp_path / "o.h5"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.isxd"]
+
+
+# ------------------------------------------------------------------ bounded memory
+def _peak_bytes(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("export", ["tiff", "mp4", "hdf5", "zarr"])
+def test_streaming_exports_use_bounded_memory(tmp_path, export):
+    """A movie ~50x larger than one block exports with a peak far below its size."""
+    if export == "zarr":
+        pytest.importorskip("zarr")
+    if export == "tiff":
+        pytest.importorskip("tifffile")
+    if export == "mp4":
+        pytest.importorskip("av")
+    n, shape = 400, (64, 96)
+    src = tmp_path / "big.isxd"
+    rng = np.random.default_rng(0)
+    write_movie(src, rng.integers(0, 4000, (n, *shape)).astype(np.uint16), chunk_frames=50)
+    movie_bytes = n * shape[0] * shape[1] * 2
+    out = str(tmp_path / f"out.{export}")
+    fn = {"tiff": lambda: ours.export_movie_to_tiff(str(src), out, chunk_frames=8),
+          "mp4": lambda: ours.export_movie_to_mp4(str(src), out, chunk_frames=8),
+          "hdf5": lambda: ours.export_movie_to_hdf5(str(src), out, chunk_frames=8),
+          "zarr": lambda: ours.export_movie_to_zarr(str(src), out, chunk_frames=8)}[export]
+    peak = _peak_bytes(fn)
+    assert peak < movie_bytes / 5, f"peak {peak} B for a {movie_bytes} B movie"
+    with isxio.open(src) as movie:
+        assert movie.num_frames == n
