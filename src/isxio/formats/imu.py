@@ -12,8 +12,11 @@ performs the same conversion in memory and offers the interface of
 * ``channel_data`` returns the accelerometer in g (raw / 16384, as isx's Python
   wrapper does), orientation in radians (raw / 2048, S4.11), magnetometer raw.
 * Dropped samples read as NaN.  Where the file holds fewer records than the timing
-  needs (a truncated file, or a header count that is too small), isx reads zeros or
+  needs (a header count that is too small, records cut short), isx reads zeros or
   memory past its array; isxio returns NaN for those samples and warns.
+* A footer that does not parse (e.g. a truncated file) makes isx's conversion fail;
+  isxio raises :class:`~isxio.errors.IsxFormatError`.  A footer that parses but
+  lacks usable timing gives a file without samples, with a warning, as in isx.
 """
 
 from __future__ import annotations
@@ -196,7 +199,7 @@ class ImuFile(GpioData):
         acc_count, acc_off, mag_count, mag_off = h[5], h[6], h[8], h[9]
         ori_count, ori_off, session_off = h[11], h[12], h[14]
         footer = _footer(buf, session_off, path)
-        timing = _parse_timing(footer, path) if footer is not None else _ImuTiming()
+        timing = _parse_timing(footer, path)
         acc_needed = timing.acc.num_times - len(set(timing.acc.dropped) & set(
             range(timing.acc.num_times)))
         mag_needed = timing.mag.num_times - len(set(timing.mag.dropped) & set(
@@ -225,15 +228,15 @@ def _reopen_imu(path: str, exact: bool, strict: bool) -> ImuFile:
 
 
 def _footer(buf: np.ndarray, offset: int, path: str) -> Any:
+    """The JSON footer.  isx cannot read a file whose footer does not parse (its
+    conversion fails storing it), so neither does isxio."""
     try:
         if offset >= len(buf):
             raise ValueError(f"offset {offset} is past the end of the file ({len(buf)} bytes)")
         return parse_json_stream(bytes(buf[offset:]))
     except (ValueError, UnicodeError) as exc:
-        warnings.warn(f"{path}: IMU JSON footer at byte offset {offset} does not parse "
-                      f"({exc}); the file reads with no samples, as in isx",
-                      IsxFormatWarning, stacklevel=4)
-        return None
+        raise IsxFormatError(path, f"IMU JSON footer does not parse ({exc})",
+                             offset=offset) from None
 
 
 def _packets(streams: Any, start: Time) -> np.ndarray:
