@@ -35,6 +35,7 @@ from .common import Ratio, SpacingInfo, Time, TimingInfo
 
 __all__ = [
     "HEADER",
+    "FileSection",
     "IsxbFile",
     "IsxbFrames",
     "IsxbHeader",
@@ -147,14 +148,51 @@ class Tracking:
 
 
 # ============================================================== JPEG index
-def _marker_positions(mm: np.ndarray, second: int, chunk: int = 1 << 24) -> np.ndarray:
-    """Offsets of every ``FF <second>`` byte pair in ``mm`` (chunked, vectorised)."""
-    out = []
-    n = len(mm)
-    for lo in range(0, max(n - 1, 0), chunk):
-        a = mm[lo:min(lo + chunk + 1, n)]
-        hits = np.flatnonzero((a[:-1] == 0xFF) & (a[1:] == second))
-        out.append(hits + lo)
+class FileSection:
+    """``size`` bytes of a file from ``offset``, read on demand (no handle kept open)."""
+
+    def __init__(self, path: str, offset: int, size: int) -> None:
+        self.path, self.offset, self.size = path, offset, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self, start: int, stop: int) -> bytes:
+        start, stop = max(start, 0), min(stop, self.size)
+        if stop <= start:
+            return b""
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset + start)
+            return fh.read(stop - start)
+
+    def chunks(self, chunk: int):
+        """``(start, uint8 array)`` windows overlapping by one byte."""
+        with open(self.path, "rb") as fh:
+            for lo in range(0, max(self.size - 1, 0), chunk):
+                fh.seek(self.offset + lo)
+                yield lo, np.frombuffer(fh.read(min(chunk + 1, self.size - lo)), np.uint8)
+
+
+class MemorySection(FileSection):
+    """The same interface over bytes in memory."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = bytes(data)
+        super().__init__("", 0, len(self.data))
+
+    def read(self, start: int, stop: int) -> bytes:
+        return self.data[max(start, 0):max(stop, 0)]
+
+    def chunks(self, chunk: int):
+        arr = np.frombuffer(self.data, np.uint8)
+        for lo in range(0, max(self.size - 1, 0), chunk):
+            yield lo, arr[lo:lo + chunk + 1]
+
+
+def _marker_positions(section: FileSection, second: int, chunk: int = 1 << 24) -> np.ndarray:
+    """Offsets of every ``FF <second>`` byte pair of the section (chunked, vectorised)."""
+    out = [np.flatnonzero((a[:-1] == 0xFF) & (a[1:] == second)) + lo
+           for lo, a in section.chunks(chunk)]
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
@@ -181,10 +219,19 @@ def _walk_segments(head: bytes, path: str, at: int) -> int | None:
     return None
 
 
-def _index_walk(mm: np.ndarray, base: int, n: int, eoi: np.ndarray, soi: np.ndarray,
-                path: str) -> np.ndarray:
+def _entropy_start(section: FileSection, start: int, path: str, base: int) -> int | None:
+    grab = 1 << 16
+    while True:
+        scan = _walk_segments(section.read(start, start + grab), path, base + start)
+        if scan is not None or start + grab >= len(section):
+            return None if scan is None else start + scan
+        grab *= 4
+
+
+def _index_walk(section: FileSection, n: int, eoi: np.ndarray, soi: np.ndarray, path: str,
+                base: int) -> np.ndarray:
     """Frame extents by walking marker segments (robust to embedded thumbnails)."""
-    out = []
+    out: list[tuple[int, int]] = []
     pos = 0
     while len(out) < n:
         k = np.searchsorted(soi, pos)
@@ -194,39 +241,33 @@ def _index_walk(mm: np.ndarray, base: int, n: int, eoi: np.ndarray, soi: np.ndar
         if start != pos:
             warnings.warn(f"{path}: {start - pos} stray byte(s) before JPEG frame {len(out)}"
                           f" (byte offset {base + pos})", IsxFormatWarning, stacklevel=5)
-        grab = 1 << 16
-        while True:
-            head = bytes(mm[start:start + grab])
-            scan = _walk_segments(head, path, base + start)
-            if scan is not None or start + grab >= len(mm):
-                break
-            grab *= 4
-        if scan is None:
-            break
-        j = np.searchsorted(eoi, start + scan)
+        scan = _entropy_start(section, start, path, base)
+        j = np.searchsorted(eoi, scan) if scan is not None else len(eoi)
         if j == len(eoi):
             break
-        end = int(eoi[j]) + 2
-        out.append((start, end))
-        pos = end
+        out.append((start, int(eoi[j]) + 2))
+        pos = out[-1][1]
     return np.asarray(out, dtype=np.int64).reshape(-1, 2)
 
 
-def index_jpegs(mm: np.ndarray, n: int, *, path: str = "", base: int = 0) -> np.ndarray:
-    """``(k, 2)`` [start, end) offsets in ``mm`` of the first ``k <= n`` JPEG images.
+def index_jpegs(section: FileSection | bytes, n: int, *, path: str = "", base: int = 0
+                ) -> np.ndarray:
+    """``(k, 2)`` [start, end) offsets in ``section`` of the first ``k <= n`` JPEG images.
 
     Fast path (vectorised): when SOI/EOI markers alternate cleanly the images are
     split on them; otherwise marker segments are walked from each SOI (so APP
     segments with embedded thumbnails do not confuse the split).
     """
-    soi = _marker_positions(mm, 0xD8)
-    eoi = _marker_positions(mm, 0xD9)
-    if n > 0 and len(soi) == len(eoi) == n:
-        if soi[0] == 0 and np.all(soi < eoi) and np.all(soi[1:] == eoi[:-1] + 2):
-            return np.stack([soi, eoi + 2], axis=1)
+    if not isinstance(section, FileSection):
+        section = MemorySection(section)
     if n == 0:
         return np.zeros((0, 2), np.int64)
-    return _index_walk(mm, base, n, eoi, soi, path)
+    soi = _marker_positions(section, 0xD8)
+    eoi = _marker_positions(section, 0xD9)
+    if len(soi) == len(eoi) == n and soi[0] == 0 and np.all(soi < eoi) \
+            and np.all(soi[1:] == eoi[:-1] + 2):
+        return np.stack([soi, eoi + 2], axis=1)
+    return _index_walk(section, n, eoi, soi, path, base)
 
 
 # ============================================================== lazy frames
@@ -489,7 +530,6 @@ class IsxbFile:
                                  if k not in ("timingInfo", "spacingInfo")}
         self._index = self.timing.record_indices()
         self._check_counts()
-        self._video: np.ndarray | None = None
         self._codec: Any = None
 
     # -------------------------------------------------------------- metadata
@@ -516,12 +556,18 @@ class IsxbFile:
                            h.meta_offset)
         fc = _sample_ints([self._samples[0], self._samples[-1]], "fc", self.path,
                           h.meta_offset)
-        if tsc[1] < tsc[0] or fc[1] <= fc[0]:
+        if tsc[1] < tsc[0] or fc[1] < fc[0]:
             raise IsxFormatError(self.path, "cannot derive the frame period: the last stored "
-                                 "frame must follow the first", offset=h.meta_offset,
-                                 key="samples", expected="tsc and fc increasing",
+                                 "frame precedes the first", offset=h.meta_offset,
+                                 key="samples", expected="tsc and fc not decreasing",
                                  found=f"tsc {tsc.tolist()}, fc {fc.tolist()}")
-        period = Ratio(int(tsc[1] - tsc[0]), int(float(fc[1] - fc[0]) * 1e6))
+        if fc[1] == fc[0]:  # a single stored frame: isx reports the period 0/0
+            warnings.warn(f"{self.path}: the frame period cannot be derived from the frame "
+                          "counters of a single stored frame; using 50 ms", IsxFormatWarning,
+                          stacklevel=3)
+            period = Ratio(50, 1000)
+        else:
+            period = Ratio(int(tsc[1] - tsc[0]), int(float(fc[1] - fc[0]) * 1e6))
         meta = Fields(self.frame_json, self.path, offset=h.meta_offset)
         dropped = meta.int_array("droppedFrames", [], lo=0, hi=MAX_FRAMES)
         utc = ((h.utc_offset_min + 2**31) % 2**32 - 2**31) * 60  # int32 minutes -> s
@@ -651,19 +697,15 @@ class IsxbFile:
         return []
 
     # -------------------------------------------------------------- video
-    def _video_map(self) -> np.ndarray:
-        if self._video is None:
-            h = self.header
-            self._video = (np.memmap(self.path, np.uint8, "r", offset=h.video_offset,
-                                     shape=(h.video_size,)) if h.video_size
-                           else np.zeros(0, np.uint8))
-        return self._video
+    @property
+    def _video(self) -> FileSection:
+        return FileSection(self.path, self.header.video_offset, self.header.video_size)
 
     @cached_property
     def jpeg_extents(self) -> np.ndarray:
         """``(stored frames, 2)`` [start, end) offsets of each JPEG, relative to the video."""
         h = self.header
-        idx = index_jpegs(self._video_map(), h.num_frames, path=self.path, base=h.video_offset)
+        idx = index_jpegs(self._video, h.num_frames, path=self.path, base=h.video_offset)
         if len(idx) < h.num_frames:
             warnings.warn(f"{self.path}: the video section holds {len(idx)} complete JPEG "
                           f"image(s), the header announces {h.num_frames}; later frames "
@@ -686,7 +728,7 @@ class IsxbFile:
                                  expected=f"{h.num_frames} JPEG images",
                                  found=f"{len(ext)} complete images")
         a, b = ext[rec]
-        return bytes(self._video_map()[a:b])
+        return self._video.read(int(a), int(b))
 
     def frame(self, index: int) -> np.ndarray:
         """Decode sample ``index``: the luma plane ``(rows, cols)`` uint8; zeros if dropped."""
@@ -745,8 +787,7 @@ class IsxbFile:
 
     # -------------------------------------------------------------- lifecycle
     def close(self) -> None:
-        """Release the memory map and the decoder (reopened on the next access)."""
-        self._video = None
+        """Release the decoder (no file stays open between calls anyway)."""
         self._codec = None
 
     def __enter__(self) -> IsxbFile:

@@ -406,7 +406,8 @@ def write_isxb(path: PathLike, frames: Any = None, timestamps: Sequence[int] | N
                session_extra: Mapping[str, Any] | None = None,
                session: Mapping[str, Any] | bytes | None = None,
                frame_metadata: Mapping[str, Any] | bytes | bool = True,
-               num_drops: int | None = None, fps: float = 30.0) -> Path:
+               num_drops: int | None = None, num_frames: int | None = None,
+               fps: float = 30.0) -> Path:
     """Write an nVision ``.isxb`` movie (spec §1, §6).
 
     Parameters
@@ -432,6 +433,8 @@ def write_isxb(path: PathLike, frames: Any = None, timestamps: Sequence[int] | N
     frame_metadata
         True: the usual ``{"samples", "droppedFrames"}`` block; False: none
         (``metaSize`` 0); or a mapping / raw bytes written verbatim.
+    num_drops, num_frames
+        Override the header's counts (to write inconsistent files).
     """
     if jpegs is None:
         if frames is None:
@@ -458,7 +461,8 @@ def write_isxb(path: PathLike, frames: Any = None, timestamps: Sequence[int] | N
     video = b"".join(jpegs)
     drops = len(dropped) if num_drops is None else num_drops
     v_off = 96
-    header = struct.pack("<QQQqQQQQQQQQ", 100, 96, epoch_ms, utc_offset_min, n, drops, v_off,
+    stored = n if num_frames is None else num_frames
+    header = struct.pack("<QQQqQQQQQQQQ", 100, 96, epoch_ms, utc_offset_min, stored, drops, v_off,
                          len(video), v_off + len(video), len(meta),
                          v_off + len(video) + len(meta), len(sess))
     return _write(path, header + video + meta + sess)
