@@ -10,7 +10,11 @@ index.  Objects pickle by path, so they work with multiprocessing and dask.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -31,6 +35,34 @@ def _expand_key(key: Any, ndim: int) -> tuple:
                for k in key if k is not None and k is not Ellipsis)
     pos = where[0]
     return (*key[:pos], *(slice(None),) * max(ndim - used, 0), *key[pos + 1:])
+
+
+def _dask_array():
+    """``dask.array``, imported on a thread of its own the first time.
+
+    dask keeps the traceback of a failed optional import (``dask.widgets``); imported
+    here, the frames of that traceback would be ours and would keep the caller's
+    array, hence its memory-mapped file, open for good.
+    """
+    if "dask.array" not in sys.modules:
+        worker = threading.Thread(target=_import_quietly, args=("dask.array",), daemon=True)
+        worker.start()
+        worker.join()
+    try:
+        import dask.array as da
+    except ImportError as exc:  # pragma: no cover - depends on environment
+        raise ImportError("to_dask() needs dask: pip install 'isxio[dask]'") from exc
+    return da
+
+
+def _import_quietly(name: str) -> None:
+    with contextlib.suppress(ImportError):
+        importlib.import_module(name)
+
+
+def _is_empty_sequence(key: Any) -> bool:
+    """``[]``/``()`` index nothing (numpy reads them as integer indices, not float arrays)."""
+    return isinstance(key, list | tuple) and len(key) == 0
 
 
 class RecordArray:
@@ -141,8 +173,8 @@ class RecordArray:
     def __getitem__(self, key: Any) -> np.ndarray:
         key = _expand_key(key, self.ndim)
         first, rest = (key[0], key[1:]) if key else (slice(None), ())
-        if first is None:
-            return self[(slice(None), *rest)][np.newaxis]
+        if first is None:  # a new leading axis; the rest indexes this array as usual
+            return self[rest][np.newaxis]
         if isinstance(first, int | np.integer):
             item = self._item(int(first))
             # index a 1-frame block so that numpy's rules for mixing an integer with
@@ -151,7 +183,7 @@ class RecordArray:
         if isinstance(first, slice):
             block = self._take(self.index_map[first])
             return block[(slice(None), *rest)] if rest else block
-        first = np.asarray(first)
+        first = np.asarray(first) if not _is_empty_sequence(first) else np.empty(0, np.intp)
         if first.dtype == bool and first.ndim > 1:  # mask over frames and pixels
             return np.asarray(self)[key]
         recs = self.index_map[first]
@@ -181,10 +213,7 @@ class RecordArray:
 
     def to_dask(self, chunks: Any = None):
         """A dask array over this file, one chunk per sample unless ``chunks`` is given."""
-        try:
-            import dask.array as da
-        except ImportError as exc:  # pragma: no cover - depends on environment
-            raise ImportError("to_dask() needs dask: pip install 'isxio[dask]'") from exc
+        da = _dask_array()
         if chunks is None:
             chunks = (1, *self.item_shape)
         return da.from_array(self, chunks=chunks, asarray=True, fancy=False,

@@ -45,6 +45,8 @@ TSC_PIXEL = 1272  # header pixels 1272..1279 carry the TSC, one byte each in bit
 MOVIE_TYPE, IMAGE_TYPE = 0, 4
 #: Most samples accepted for a movie whose frames have no pixels (nothing bounds them).
 MAX_EMPTY_FRAMES = 1 << 20
+#: Most samples accepted for any movie (37 hours at 1 kHz); each costs ~24 bytes of index.
+MAX_MOVIE_FRAMES = 1 << 27
 
 
 def dtype_code(dtype: Any) -> int:
@@ -82,20 +84,30 @@ def encode_tsc(tsc: int) -> np.ndarray:
     return np.array([((int(tsc) >> (8 * n)) & 0xFF) << 4 for n in range(8)], np.uint16)
 
 
-_VERSION_RE = re.compile(r"^\s*(\d{1,9})(?:\.(\d{1,9}))?(?:\.(\d{1,9}))?")
+# One version component: an optionally signed decimal integer, blanks around it allowed.
+_VERSION_PART_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]{1,10})[ \t\n\v\f\r]*", re.ASCII)
 
 
 def _acquisition_version(extra: Any) -> tuple[int, int, int] | None:
+    """``extraProperties.producer.version`` as ``(major, minor, patch)``, or None.
+
+    Parsed as isx 2.1.0 does (checked against it): the text before the first ``-``
+    is split at ``.``; the first three parts (missing ones are 0) must each be a whole
+    32-bit integer, possibly signed and surrounded by blanks; later parts are ignored.
+    """
     if not isinstance(extra, dict):
         return None
     producer = extra.get("producer")
     version = producer.get("version") if isinstance(producer, dict) else None
     if not isinstance(version, str):
         return None
-    m = _VERSION_RE.match(version.split("-")[0])
-    if not m:
-        return None
-    return tuple(int(g) if g else 0 for g in m.groups())  # type: ignore[return-value]
+    numbers = []
+    for part in version.split("-", 1)[0].split(".")[:3]:
+        m = _VERSION_PART_RE.fullmatch(part)
+        if not m or not -(2**31) <= int(m.group(1)) < 2**31:
+            return None
+        numbers.append(int(m.group(1)))
+    return tuple(numbers + [0] * (3 - len(numbers)))  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -195,7 +207,7 @@ class MovieFile:
         """Check the trailer against the data section; return the frame -> record map."""
         timing = self.header.timing
         self._check_invalid_lists(timing)
-        self._check_num_samples(timing)
+        self._check_counts(timing)  # from the lists alone, before any per-frame array
         try:
             index = timing.record_indices()
         except MemoryError:
@@ -209,8 +221,10 @@ class MovieFile:
                 "the first stored frame", key="timingInfo",
                 expected="dropped/blank indices without duplicates", found=f"frame {first} at "
                 f"record {int(index[first])}")
-        self._check_data_size(int(np.count_nonzero(valid)),
-                              int(index[valid].max()) + 1 if valid.any() else 0)
+        n_valid = int(np.count_nonzero(valid))
+        needed = int(index[valid].max()) + 1 if n_valid else 0
+        if needed * self.header.record_bytes > self.trailer.data_size:
+            raise self._size_error(n_valid)
         return index
 
     def _check_invalid_lists(self, timing: TimingInfo) -> None:
@@ -225,33 +239,40 @@ class MovieFile:
                               "are located as isxcore does (each duplicate shifts later "
                               "frames)", IsxFormatWarning, stacklevel=4)
 
-    def _check_num_samples(self, timing: TimingInfo) -> None:
-        """Refuse a ``numTimes`` the data section cannot hold (before allocating indices)."""
-        n, rb = timing.num_samples, self.header.record_bytes
-        if rb == 0:
-            limit = MAX_EMPTY_FRAMES
-        else:
-            cropped = sum(min(b, n - 1) - a + 1 for a, b in timing.cropped if a < n)
-            limit = self.trailer.data_size // rb + len(timing.dropped) + len(timing.blank) \
-                + cropped
-        if n > limit:
-            raise IsxFormatError(
-                self.path, "more frames than the data section and the invalid-frame lists "
-                "account for", key="timingInfo.numTimes", expected=f"<= {limit}", found=n)
+    def _check_counts(self, timing: TimingInfo) -> None:
+        """Match the data size with the number of valid frames, counted from the lists.
 
-    def _check_data_size(self, n_valid: int, needed: int) -> None:
-        rb, size = self.header.record_bytes, self.trailer.data_size
+        Each duplicate dropped/blank entry moves later frames one record back (isxcore's
+        counting), so with ``d`` duplicates between ``valid - d`` and ``valid`` records
+        are read; without duplicates, exactly ``valid``.
+        """
+        n, rb, size = timing.num_samples, self.header.record_bytes, self.trailer.data_size
+        cropped = sum(min(b, n - 1) - a + 1 for a, b in timing.cropped if a < n)
+        listed = set(timing.dropped) | set(timing.blank)
+        n_valid = n - cropped - sum(1 for i in listed if i < n)
+        extras = len(timing.dropped) + len(timing.blank) - len(set(timing.dropped)) \
+            - len(set(timing.blank))
         if rb == 0:
             if size:
                 raise IsxFormatError(self.path, "data section must be empty for 0-pixel frames",
-                                     offset=0, expected="0 bytes", found=f"{size} bytes")
-            return
-        if size < needed * rb or size > n_valid * rb or size % rb:
-            raise IsxFormatError(
-                self.path, "data section size does not match the frames the trailer describes",
-                offset=size, key="timingInfo",
-                expected=f"{n_valid} stored frames x {rb} bytes = {n_valid * rb} bytes",
-                found=f"{size} bytes ({size / rb:g} frames)")
+                                     offset=0, key="spacingInfo.numPixels",
+                                     expected="0 bytes", found=f"{size} bytes")
+            limit = MAX_EMPTY_FRAMES
+        elif size % rb or not max(n_valid - extras, 0) * rb <= size <= n_valid * rb:
+            raise self._size_error(n_valid)
+        else:
+            limit = MAX_MOVIE_FRAMES
+        if n > limit:  # mostly cropped away or 0-pixel: indexing it would exhaust memory
+            raise IsxFormatError(self.path, "implausibly many frames", key="timingInfo.numTimes",
+                                 expected=f"<= {limit}", found=n)
+
+    def _size_error(self, n_valid: int) -> IsxFormatError:
+        rb, size = self.header.record_bytes, self.trailer.data_size
+        return IsxFormatError(
+            self.path, "data section size does not match the frames the trailer describes",
+            offset=size, key="timingInfo",
+            expected=f"{n_valid} stored frames x {rb} bytes = {n_valid * rb} bytes",
+            found=f"{size} bytes ({size / rb:g} frames)")
 
     # -------------------------------------------------------------- metadata
     @property
