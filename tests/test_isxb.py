@@ -142,13 +142,13 @@ def test_real_isxb_matches_isx(realdata, tmp_path, name):
 @pytest.mark.realdata
 def test_real_isxb_lazy_data(realdata):
     m = IsxbFile(realdata / REAL[0])
-    assert "jpeg_extents" not in m.__dict__  # opening does not touch the video
+    assert "_jpegs" not in m.__dict__  # opening does not touch the video
     block = m.data[3:5, 100:110, ::2]
     assert block.shape == (2, 10, 960)
     np.testing.assert_array_equal(block[1], m.frame(4)[100:110, ::2])
     np.testing.assert_array_equal(m.data[-1], m.frame(9))
     assert m.data[[7, 2]].shape == (2, 1080, 1920)
-    assert len(m.jpeg_extents) == 10
+    assert len(m._jpegs.extents) == 10 and len(m.jpeg_extents) == 10
 
 
 # ------------------------------------------------------------------ fixtures
@@ -424,10 +424,12 @@ def test_bad_jpeg_and_missing_frames(tmp_path):
     short = write_isxb(unique(tmp_path), jpegs=jpegs[:2], shape=(8, 64), num_frames=3,
                        frame_metadata={"samples": samples})
     s = IsxbFile(short)
-    with pytest.warns(IsxFormatWarning, match="holds 2 complete JPEG"):
-        s.frame(1)
-    with pytest.raises(IsxFormatError, match="missing from the video"):
+    s.frame(1)
+    with pytest.raises(IsxFormatError, match="missing from the video") as err:
         s.frame(2)
+    assert err.value.offset == 96 + len(jpegs[0]) + len(jpegs[1])  # end of the video
+    with pytest.warns(IsxFormatWarning, match="holds 2 complete JPEG"):
+        assert len(s.jpeg_extents) == 2
     wrong = write_isxb(unique(tmp_path), jpegs=jpegs, shape=(16, 64))
     with pytest.raises(IsxFormatError, match="does not match the dimensions"):
         IsxbFile(wrong).frame(0)

@@ -412,80 +412,95 @@ def _scan_problems(words: np.ndarray, cand: np.ndarray, on: np.ndarray, extent: 
 
 # ---------------------------------------------------------------- .gpio decoding
 class _Calls:
-    """Every value isxcore hands to its per-channel recorder, with a scan-order key."""
+    """Every value isxcore hands to its per-channel recorder, with a scan-order key.
+
+    Parts are kept as recipes (shared key/TSC arrays and a value function) and a
+    channel's arrays are built only when it is recorded, one channel at a time, so
+    memory stays at a few arrays of the packet count.
+    """
 
     def __init__(self) -> None:
-        self.parts: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.parts: dict[int, list[tuple[np.ndarray, int, np.ndarray, Any]]] = {}
 
-    def add(self, channel: int, order: np.ndarray, tsc: np.ndarray, values: Any) -> None:
-        if len(order):
-            vals = np.broadcast_to(np.asarray(values, np.float32), order.shape)
-            self.parts.setdefault(channel, []).append((order, tsc, vals))
+    def add(self, channel: int, key: np.ndarray, slot: int, tsc: np.ndarray,
+            values: Any) -> None:
+        """``values``: an array, a scalar, or a function returning one (evaluated later)."""
+        if len(key):
+            self.parts.setdefault(channel, []).append((key, slot, tsc, values))
 
     def channel(self, channel: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        parts = self.parts[channel]
-        order = np.concatenate([p[0] for p in parts])
+        parts = self.parts.pop(channel)
+        order = np.concatenate([k + s for k, s, _, _ in parts])
+        tsc = np.concatenate([t for _, _, t, _ in parts])
+        vals = np.concatenate([np.broadcast_to(np.asarray(v() if callable(v) else v,
+                                                          np.float32), k.shape)
+                               for k, _, _, v in parts])
+        if len(parts) == 1:
+            return order, tsc, vals
         srt = np.argsort(order, kind="stable")
-        return (order[srt], np.concatenate([p[1] for p in parts])[srt],
-                np.concatenate([p[2] for p in parts])[srt])
+        return order[srt], tsc[srt], vals[srt]
 
 
-def _bits(values: np.ndarray, n: int) -> list[np.ndarray]:
-    return [((values >> b) & 1).astype(np.float32) for b in range(n)]
+def _bit(values: np.ndarray, b: int) -> Any:
+    return lambda: ((values >> b) & 1).astype(np.float32)
 
 
-def _bnc(values: np.ndarray) -> np.ndarray:
+def _bnc(values: np.ndarray) -> Any:
     """16-bit ADC counts floored to a multiple of 16 (isxcore's noise suppression)."""
-    return (16 * (values.astype(np.int64) // 16)).astype(np.float32)
+    return lambda: (16 * (values.astype(np.int64) // 16)).astype(np.float32)
 
 
-def _led(values: np.ndarray) -> np.ndarray:
+def _led(values: np.ndarray) -> Any:
     """LED power in counts of 0.1 mW -> mW, in float32 as isxcore computes it."""
-    return (values & 0xFFFF).astype(np.float32) / np.float32(10)
+    return lambda: (values & 0xFFFF).astype(np.float32) / np.float32(10)
+
+
+def _float(values: np.ndarray) -> Any:
+    return lambda: values.astype(np.float32)
 
 
 def _decode_all(c: _Calls, w: np.ndarray, base: np.ndarray, key: np.ndarray,
                 tsc: np.ndarray, closed_loop: bool) -> None:
-    d = w[base + 7]
-    for b, v in enumerate(_bits(d & 0xFFFF, 8)):
-        c.add(CH_GPI + b, key + 32 + b, tsc, v)
-    for b, v in enumerate(_bits(d >> 16, 4 if closed_loop else 8)):
-        c.add(CH_GPO + b, key + 40 + b, tsc, v)
+    gpi, gpo = w[base + 7] & 0xFFFF, w[base + 7] >> 16
+    for b in range(8):
+        c.add(CH_GPI + b, key, 32 + b, tsc, _bit(gpi, b))
+    for b in range(4 if closed_loop else 8):
+        c.add(CH_GPO + b, key, 40 + b, tsc, _bit(gpo, b))
     w8, w9, w10, w11 = (w[base + i] for i in (8, 9, 10, 11))
     for i, v in enumerate((w8 & 0xFFFF, w8 >> 16, w9 & 0xFFFF, w9 >> 16)):
-        c.add(CH_BNC + i, key + 48 + i, tsc, _bnc(v))
-    c.add(CH_EX, key + 52, tsc, _led(w10))
-    c.add(CH_OG, key + 53, tsc, _led(w10 >> 16))
-    c.add(CH_DI, key + 54, tsc, _led(w11))
-    c.add(CH_EFOCUS, key + 55, tsc, (w11 >> 16).astype(np.float32))
+        c.add(CH_BNC + i, key, 48 + i, tsc, _bnc(v))
+    c.add(CH_EX, key, 52, tsc, _led(w10))
+    c.add(CH_OG, key, 53, tsc, _led(w10 >> 16))
+    c.add(CH_DI, key, 54, tsc, _led(w11))
+    c.add(CH_EFOCUS, key, 55, tsc, _float(w11 >> 16))
     trig_sync = w[base + 12] & 0xFFFF
-    c.add(CH_SYNC, key + 56, tsc, (trig_sync & 1).astype(np.float32))
-    c.add(CH_TRIG, key + 57, tsc, ((trig_sync >> 1) & 1).astype(np.float32))
+    c.add(CH_SYNC, key, 56, tsc, _bit(trig_sync, 0))
+    c.add(CH_TRIG, key, 57, tsc, _bit(trig_sync, 1))
 
 
 def _decode_capture_gpio(c: _Calls, w: np.ndarray, base: np.ndarray, key: np.ndarray,
                          tsc: np.ndarray) -> None:
     w7, w8, w9 = w[base + 7], w[base + 8], w[base + 9]
-    for b, v in enumerate(_bits(w7 & 0xFFFF, 8)):
-        c.add(CH_GPI + b, key + 32 + b, tsc, v)
-    c.add(CH_TRIG, key + 40, tsc, (w7 >> 16).astype(np.float32))  # raw, not masked
+    for b in range(8):
+        c.add(CH_GPI + b, key, 32 + b, tsc, _bit(w7 & 0xFFFF, b))
+    c.add(CH_TRIG, key, 40, tsc, _float(w7 >> 16))  # raw, not masked
     for i, v in enumerate((w8 & 0xFFFF, w8 >> 16, w9 & 0xFFFF, w9 >> 16)):
-        c.add(CH_BNC + i, key + 41 + i, tsc, _bnc(v))
+        c.add(CH_BNC + i, key, 41 + i, tsc, _bnc(v))
 
 
 def _decode_single(c: _Calls, kind: int, w: np.ndarray, base: np.ndarray, key: np.ndarray,
                    tsc: np.ndarray) -> None:
     v = w[base + 7] if kind != FRAME_COUNT else w[base + 6]
     if 0x4003 <= kind <= 0x4006:
-        c.add(CH_BNC + kind - 0x4003, key + 32, tsc, _bnc(v))
+        c.add(CH_BNC + kind - 0x4003, key, 32, tsc, _bnc(v))
     elif kind == DIGITAL_GPIO:
-        for b, bit in enumerate(_bits(v & 0xFFFF, 8)):
-            c.add(CH_GPI + b, key + 32 + b, tsc, bit)
+        for b in range(8):
+            c.add(CH_GPI + b, key, 32 + b, tsc, _bit(v & 0xFFFF, b))
     elif kind in LED_CHANNEL:
-        c.add(LED_CHANNEL[kind], key + 32, tsc, _led(v))
+        c.add(LED_CHANNEL[kind], key, 32, tsc, _led(v))
     else:
         channel = {FRAME_COUNT: CH_FC, BNC_TRIG: CH_TRIG, BNC_SYNC: CH_SYNC}[kind]
-        c.add(channel, key + 32, tsc, v.astype(np.float32))
+        c.add(channel, key, 32, tsc, _float(v))
 
 
 def _decode(scan: _Scan, closed_loop: bool) -> tuple[_Calls, int]:
@@ -522,7 +537,7 @@ def _gap_calls(c: _Calls, scan: _Scan, data: np.ndarray, tsc: np.ndarray,
     j = np.searchsorted(data_idx, gaps) - 1
     last = np.where(j >= 0, tsc[data_idx[np.maximum(j, 0)]], np.uint64(0)) + np.uint64(1)
     for ch in range(CH_GPI, CH_SYNC + 1):
-        c.add(ch, key[gaps] + (ch - CH_GPI), last, np.float32(np.nan))
+        c.add(ch, key[gaps], ch - CH_GPI, last, np.float32(np.nan))
 
 
 def _changed(values: np.ndarray) -> np.ndarray:

@@ -39,6 +39,7 @@ __all__ = [
     "IsxbFile",
     "IsxbFrames",
     "IsxbHeader",
+    "JpegIndex",
     "Tracking",
     "Zone",
     "ZoneEvent",
@@ -165,13 +166,6 @@ class FileSection:
             fh.seek(self.offset + start)
             return fh.read(stop - start)
 
-    def chunks(self, chunk: int):
-        """``(start, uint8 array)`` windows overlapping by one byte."""
-        with open(self.path, "rb") as fh:
-            for lo in range(0, max(self.size - 1, 0), chunk):
-                fh.seek(self.offset + lo)
-                yield lo, np.frombuffer(fh.read(min(chunk + 1, self.size - lo)), np.uint8)
-
 
 class MemorySection(FileSection):
     """The same interface over bytes in memory."""
@@ -182,18 +176,6 @@ class MemorySection(FileSection):
 
     def read(self, start: int, stop: int) -> bytes:
         return self.data[max(start, 0):max(stop, 0)]
-
-    def chunks(self, chunk: int):
-        arr = np.frombuffer(self.data, np.uint8)
-        for lo in range(0, max(self.size - 1, 0), chunk):
-            yield lo, arr[lo:lo + chunk + 1]
-
-
-def _marker_positions(section: FileSection, second: int, chunk: int = 1 << 24) -> np.ndarray:
-    """Offsets of every ``FF <second>`` byte pair of the section (chunked, vectorised)."""
-    out = [np.flatnonzero((a[:-1] == 0xFF) & (a[1:] == second)) + lo
-           for lo, a in section.chunks(chunk)]
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
 def _walk_segments(head: bytes, path: str, at: int) -> int | None:
@@ -219,55 +201,94 @@ def _walk_segments(head: bytes, path: str, at: int) -> int | None:
     return None
 
 
-def _entropy_start(section: FileSection, start: int, path: str, base: int) -> int | None:
-    grab = 1 << 16
-    while True:
-        scan = _walk_segments(section.read(start, start + grab), path, base + start)
-        if scan is not None or start + grab >= len(section):
-            return None if scan is None else start + scan
-        grab *= 4
+class JpegIndex:
+    """Incremental index of the JPEG images of a video section.
 
+    Images are found one after the other, only as far as needed: from each SOI the
+    marker segments are walked to the start of the scan (so APP segments with
+    embedded thumbnails are skipped), then the EOI is searched in the entropy-coded
+    data (where ``FF D9`` cannot occur otherwise).  Reading is buffered.
+    """
 
-def _index_walk(section: FileSection, n: int, eoi: np.ndarray, soi: np.ndarray, path: str,
-                base: int) -> np.ndarray:
-    """Frame extents by walking marker segments (robust to embedded thumbnails)."""
-    out: list[tuple[int, int]] = []
-    pos = 0
-    while len(out) < n:
-        k = np.searchsorted(soi, pos)
-        if k == len(soi):
-            break
-        start = int(soi[k])
-        if start != pos:
-            warnings.warn(f"{path}: {start - pos} stray byte(s) before JPEG frame {len(out)}"
-                          f" (byte offset {base + pos})", IsxFormatWarning, stacklevel=5)
-        scan = _entropy_start(section, start, path, base)
-        j = np.searchsorted(eoi, scan) if scan is not None else len(eoi)
-        if j == len(eoi):
-            break
-        out.append((start, int(eoi[j]) + 2))
-        pos = out[-1][1]
-    return np.asarray(out, dtype=np.int64).reshape(-1, 2)
+    WINDOW = 1 << 22
+
+    def __init__(self, section: FileSection, n: int, *, path: str = "", base: int = 0) -> None:
+        self.section, self.n, self.path, self.base = section, n, path, base
+        self.extents: list[tuple[int, int]] = []
+        self.pos = 0
+        self.done = n == 0
+        self._buf, self._buf_at = b"", 0
+
+    def _view(self, start: int, length: int) -> tuple[bytes, int]:
+        """A buffer holding ``[start, start + length)`` if the file has it, and its offset."""
+        end = min(start + length, len(self.section))
+        if not (self._buf_at <= start and end <= self._buf_at + len(self._buf)):
+            self._buf = self.section.read(start, start + max(length, self.WINDOW))
+            self._buf_at = start
+        return self._buf, self._buf_at
+
+    def _find(self, needle: bytes, start: int) -> int:
+        """Offset of the next ``needle`` at or after ``start`` (-1 if none)."""
+        while start < len(self.section):
+            buf, at = self._view(start, len(needle))
+            hit = buf.find(needle, start - at)
+            if hit >= 0:
+                return at + hit
+            if at + len(buf) >= len(self.section):
+                return -1
+            start = at + len(buf) - 1
+        return -1
+
+    def _scan_start(self, soi: int) -> int | None:
+        """Start of the entropy-coded data; for a corrupt segment structure, right after
+        the SOI (the image then fails to decode, but the next ones are still found)."""
+        grab = 1 << 12
+        while True:
+            buf, at = self._view(soi, grab)
+            head = buf[soi - at:soi - at + grab]
+            try:
+                scan = _walk_segments(head, self.path, self.base + soi)
+            except IsxFormatError:
+                return soi + 2
+            if scan is not None or soi + grab >= len(self.section):
+                return None if scan is None else soi + scan
+            grab *= 4
+
+    def _next(self) -> bool:
+        soi = self._find(b"\xff\xd8", self.pos)
+        if soi < 0:
+            return False
+        if soi != self.pos:
+            warnings.warn(f"{self.path}: {soi - self.pos} stray byte(s) before JPEG frame "
+                          f"{len(self.extents)} (byte offset {self.base + self.pos})",
+                          IsxFormatWarning, stacklevel=6)
+        scan = self._scan_start(soi)
+        eoi = self._find(b"\xff\xd9", scan) if scan is not None else -1
+        if eoi < 0:
+            return False
+        self.extents.append((soi, eoi + 2))
+        self.pos = eoi + 2
+        return True
+
+    def get(self, k: int) -> tuple[int, int] | None:
+        """Extent of image ``k`` (None if the section holds fewer images)."""
+        while len(self.extents) <= k and not self.done:
+            if len(self.extents) >= self.n or not self._next():
+                self.done = True
+                self._buf = b""
+        return self.extents[k] if k < len(self.extents) else None
+
+    def all(self) -> np.ndarray:
+        self.get(self.n - 1)
+        return np.asarray(self.extents, dtype=np.int64).reshape(-1, 2)
 
 
 def index_jpegs(section: FileSection | bytes, n: int, *, path: str = "", base: int = 0
                 ) -> np.ndarray:
-    """``(k, 2)`` [start, end) offsets in ``section`` of the first ``k <= n`` JPEG images.
-
-    Fast path (vectorised): when SOI/EOI markers alternate cleanly the images are
-    split on them; otherwise marker segments are walked from each SOI (so APP
-    segments with embedded thumbnails do not confuse the split).
-    """
+    """``(k, 2)`` [start, end) offsets in ``section`` of the first ``k <= n`` JPEG images."""
     if not isinstance(section, FileSection):
         section = MemorySection(section)
-    if n == 0:
-        return np.zeros((0, 2), np.int64)
-    soi = _marker_positions(section, 0xD8)
-    eoi = _marker_positions(section, 0xD9)
-    if len(soi) == len(eoi) == n and soi[0] == 0 and np.all(soi < eoi) \
-            and np.all(soi[1:] == eoi[:-1] + 2):
-        return np.stack([soi, eoi + 2], axis=1)
-    return _index_walk(section, n, eoi, soi, path, base)
+    return JpegIndex(section, n, path=path, base=base).all()
 
 
 # ============================================================== lazy frames
@@ -702,33 +723,43 @@ class IsxbFile:
         return FileSection(self.path, self.header.video_offset, self.header.video_size)
 
     @cached_property
-    def jpeg_extents(self) -> np.ndarray:
-        """``(stored frames, 2)`` [start, end) offsets of each JPEG, relative to the video."""
+    def _jpegs(self) -> JpegIndex:
         h = self.header
-        idx = index_jpegs(self._video, h.num_frames, path=self.path, base=h.video_offset)
-        if len(idx) < h.num_frames:
+        return JpegIndex(self._video, h.num_frames, path=self.path, base=h.video_offset)
+
+    @property
+    def jpeg_extents(self) -> np.ndarray:
+        """``(stored frames, 2)`` [start, end) offsets of each JPEG, relative to the video.
+
+        Indexes the whole video section (frame access only indexes as far as needed).
+        """
+        idx = self._jpegs.all()
+        if len(idx) < self.header.num_frames:
             warnings.warn(f"{self.path}: the video section holds {len(idx)} complete JPEG "
-                          f"image(s), the header announces {h.num_frames}; later frames "
-                          "cannot be read", IsxFormatWarning, stacklevel=3)
+                          f"image(s), the header announces {self.header.num_frames}; later "
+                          "frames cannot be read", IsxFormatWarning, stacklevel=2)
         return idx
 
-    def jpeg(self, index: int) -> bytes:
-        """The stored JPEG bytes of sample ``index`` (IndexError for dropped frames)."""
+    def _extent(self, index: int) -> tuple[int, int]:
         n = self.num_frames
         if not -n <= index < n:
             raise IndexError(f"frame index {index} is out of range for {n} frames")
         rec = int(self._index[index])
         if rec < 0:
             raise IndexError(f"frame {index} is not stored (dropped)")
-        ext = self.jpeg_extents
-        if rec >= len(ext):
+        ext = self._jpegs.get(rec)
+        if ext is None:
             h = self.header
             raise IsxFormatError(self.path, f"frame {index} (stored frame {rec}) is missing "
                                  "from the video section", offset=h.video_offset + h.video_size,
                                  expected=f"{h.num_frames} JPEG images",
-                                 found=f"{len(ext)} complete images")
-        a, b = ext[rec]
-        return self._video.read(int(a), int(b))
+                                 found=f"{len(self._jpegs.extents)} complete images")
+        return ext
+
+    def jpeg(self, index: int) -> bytes:
+        """The stored JPEG bytes of sample ``index`` (IndexError for dropped frames)."""
+        a, b = self._extent(index)
+        return self._video.read(a, b)
 
     def frame(self, index: int) -> np.ndarray:
         """Decode sample ``index``: the luma plane ``(rows, cols)`` uint8; zeros if dropped."""
@@ -738,9 +769,8 @@ class IsxbFile:
         index %= n
         if self._index[index] < 0:
             return np.zeros(self.spacing.shape, np.uint8)
-        data = self.jpeg(index)
-        offset = self.header.video_offset + int(self.jpeg_extents[self._index[index], 0])
-        return self._decode(data, index, offset)
+        a, b = self._extent(index)
+        return self._decode(self._video.read(a, b), index, self.header.video_offset + a)
 
     def _decoder(self) -> Any:
         if self._codec is None:
