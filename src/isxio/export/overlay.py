@@ -88,21 +88,27 @@ def _draw_zone(img: np.ndarray, zone: Any) -> None:
 
 def draw_tracking(frames: np.ndarray, movie: Any, indices: np.ndarray, *, box: bool,
                   center: bool, zones: bool) -> np.ndarray:
-    """Draw the tracking overlays of frames ``indices`` of ``movie`` into ``frames``."""
+    """Draw the tracking overlays of samples ``indices`` of ``movie`` into ``frames``.
+
+    Invalid (black) frames are left untouched; zones are drawn on every valid frame,
+    the box and its centre where the frame has a valid box.
+    """
     tracking = getattr(movie, "tracking", None)
     if tracking is None:
         return frames
     zone_list = list(getattr(movie, "zones", None) or []) if zones else []
+    valid = np.asarray(movie.timing.valid_mask(), bool)
     for frame, i in zip(frames, indices.tolist(), strict=True):
+        if not valid[i]:
+            continue
         for zone in zone_list:
             _draw_zone(frame, zone)
-        item = tracking[i]
-        if item is None or getattr(item, "box", None) is None:
+        if not tracking.valid[i]:
             continue
-        left, top, right, bottom = (float(v) for v in item.box)
+        left, top, right, bottom = (float(v) for v in tracking.box[i])
         if box:
             draw_polyline(frame, [(left, top), (right, top), (right, bottom), (left, bottom)])
         if center:
-            cx, cy = item.center
-            draw_circle(frame, (int(cx), int(cy)), CENTER_RADIUS)
+            cx, cy = (int(v) for v in tracking.center[i])
+            draw_circle(frame, (cx, cy), CENTER_RADIUS)
     return frames
