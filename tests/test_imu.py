@@ -187,3 +187,14 @@ def test_imu_api(tmp_path):
     clone = pickle.loads(pickle.dumps(m))
     np.testing.assert_array_equal(clone.channel_data(8)[1], m.channel_data(8)[1])
     assert m.channel_index("Mag z") == 8 and m.first_tsc is None
+
+
+def test_imu_implausible_num_times(tmp_path):
+    start = {"secsSinceEpoch": {"num": 1, "den": 1}, "utcOffset": 0}
+    footer = {"timingInfo": {"start": start, "end": start, "accelerometer": {
+        "periodMs": {"num": 20, "den": 1}, "dropped": [], "numTimes": 10**8}}}
+    path = write_imu(unique(tmp_path), np.ones((2, 3)), np.ones((2, 3)), np.ones((1, 3)),
+                     session=footer)
+    with pytest.raises(IsxFormatError, match="implausible accelerometer numTimes") as err:
+        ImuFile(path)
+    assert err.value.key == "timingInfo.accelerometer.numTimes"

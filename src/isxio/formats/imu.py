@@ -45,6 +45,7 @@ DENSE = 1
 ACC_SCALE = 16384.0  # counts per g (applied by isx's Python wrapper)
 ORI_SCALE = 2048.0  # S4.11 fixed point
 US = 1_000_000
+MAX_SAMPLES = 2**28  # sanity bound on numTimes (about 60 days at 50 Hz)
 
 
 @dataclass
@@ -130,6 +131,25 @@ def stream_offsets(start: Time, step: tuple[int, int], n: int) -> np.ndarray:
     return out
 
 
+def _record_indices(timing: _StreamTiming) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample: stored record index (isxcore's counting, duplicates included), valid."""
+    j = np.arange(timing.num_times)
+    dropped = np.asarray(timing.dropped, np.int64)
+    return j - np.searchsorted(dropped, j, side="left"), ~np.isin(j, dropped)
+
+
+def _check_needed(timing: _StreamTiming, buf: np.ndarray, name: str, path: str) -> int:
+    """Records the timing needs; a need far beyond what the file can hold is an error."""
+    rec, valid = _record_indices(timing) if timing.num_times <= MAX_SAMPLES else (None, None)
+    needed = int(rec[valid].max()) + 1 if rec is not None and valid.any() else 0
+    if rec is None or needed > 2 * (len(buf) // RECORD.itemsize) + 1024:
+        raise IsxFormatError(path, f"implausible {name} numTimes in the JSON footer",
+                             key=f"timingInfo.{name}.numTimes",
+                             expected=f"about the {len(buf) // RECORD.itemsize} records the "
+                                      "file can hold", found=timing.num_times)
+    return needed
+
+
 def _records(buf: np.ndarray, count: int, offset: int, name: str, path: str,
              needed: int) -> np.ndarray:
     """``(count, 3)`` float32 axis values of the records that are really in the file."""
@@ -148,10 +168,8 @@ def _records(buf: np.ndarray, count: int, offset: int, name: str, path: str,
 def _stream_values(records: np.ndarray, timing: _StreamTiming, scale: float | None
                    ) -> np.ndarray:
     """``(numTimes, 3)`` values: stored records at non-dropped indices, NaN elsewhere."""
-    j = np.arange(timing.num_times)
-    dropped = np.asarray(timing.dropped, np.int64)
-    rec = j - np.searchsorted(dropped, j, side="left")
-    ok = ~np.isin(j, dropped) & (rec < len(records))
+    rec, valid = _record_indices(timing)
+    ok = valid & (rec < len(records))
     out = np.full((timing.num_times, 3), np.nan, np.float32)
     vals = records[rec[ok]]
     out[ok] = vals / np.float32(scale) if scale else vals
@@ -200,10 +218,8 @@ class ImuFile(GpioData):
         ori_count, ori_off, session_off = h[11], h[12], h[14]
         footer = _footer(buf, session_off, path)
         timing = _parse_timing(footer, path)
-        acc_needed = timing.acc.num_times - len(set(timing.acc.dropped) & set(
-            range(timing.acc.num_times)))
-        mag_needed = timing.mag.num_times - len(set(timing.mag.dropped) & set(
-            range(timing.mag.num_times)))
+        acc_needed = _check_needed(timing.acc, buf, "accelerometer", path)
+        mag_needed = _check_needed(timing.mag, buf, "magnetometer", path)
         acc = _records(buf, acc_count, acc_off, "accelerometer", path, acc_needed)
         ori = _records(buf, ori_count, ori_off, "orientation", path, acc_needed)
         mag = _records(buf, mag_count, mag_off, "magnetometer", path, mag_needed)

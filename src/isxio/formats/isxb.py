@@ -48,7 +48,9 @@ __all__ = [
 
 HEADER = struct.Struct("<QQQqQQQQQQQQ")
 DEFAULT_PIXEL_SIZE = Ratio(3, 1)  # µm, isxcore's default for behaviour cameras
-MAX_FRAMES = 2**32
+#: Sanity bound on frame counts (about 100 days at 30 fps): larger is a corrupt header.
+MAX_FRAMES = 2**28
+MIN_JPEG_SIZE = 64  # no JPEG image with its tables is smaller
 ZONE_EVENTS = {"": "", "e": "entry", "o": "occupying", "x": "exit"}
 ZONE_TRIGGERS = ("", "softTrig-1", "softTrig-2", "softTrig-3", "softTrig-4")
 ZONE_TYPES = ("rectangle", "polygon", "ellipse")
@@ -81,10 +83,13 @@ class IsxbHeader:
 
     def check(self, path: str, size: int) -> None:
         """Bounds-check every section against the file size."""
-        if self.num_frames > MAX_FRAMES or self.num_drops > MAX_FRAMES:
+        if self.num_frames + self.num_drops > MAX_FRAMES \
+                or self.num_frames > self.video_size // MIN_JPEG_SIZE + 1:
             raise IsxFormatError(path, "implausible frame count in the header", offset=32,
-                                 expected=f"<= {MAX_FRAMES}",
-                                 found=f"{self.num_frames} stored, {self.num_drops} dropped")
+                                 expected=f"<= {MAX_FRAMES} frames and at least "
+                                          f"{MIN_JPEG_SIZE} video bytes per stored frame",
+                                 found=f"{self.num_frames} stored, {self.num_drops} dropped, "
+                                       f"{self.video_size} video bytes")
         if self.session_size == 0:
             raise IsxFormatError(path, "the session metadata block is empty", offset=88,
                                  expected="sessionSize > 0", found=0)
@@ -546,6 +551,10 @@ class IsxbFile:
         self.session = session  #: the parsed session block, verbatim
         self._samples = self._check_samples(frame_json)
         self.timing = self._read_timing()
+        if self.timing.num_samples > MAX_FRAMES:
+            raise IsxFormatError(self.path, "implausible number of frames", key="timingInfo",
+                                 offset=h.session_at, expected=f"<= {MAX_FRAMES}",
+                                 found=self.timing.num_samples)
         self.spacing = self._read_spacing()
         self.extra_properties = {k: v for k, v in session.items()
                                  if k not in ("timingInfo", "spacingInfo")}
