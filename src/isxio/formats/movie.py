@@ -589,11 +589,14 @@ def write_movie(path: str | os.PathLike[str], data: Any, *, timing: TimingInfo |
     spacing = spacing or SpacingInfo(shape[1], shape[2])
     with MovieWriter(path, timing, spacing, data.dtype, overwrite=overwrite,
                      extra_properties=extra_properties) as writer:
-        valid = writer._valid
-        for lo in range(0, len(valid), chunk_frames):
-            idx = valid[lo:lo + chunk_frames]
-            if len(idx) and idx[-1] - idx[0] == len(idx) - 1:
-                block = data[int(idx[0]):int(idx[-1]) + 1]
-            else:
-                block = np.stack([np.asarray(data[int(i)]) for i in idx])
-            writer.write_frames(np.asarray(block))
+        for start, stop in _valid_runs(writer._valid, chunk_frames):
+            # no name keeps the block: it is freed before the next one is read
+            writer.write_frames(np.asarray(data[start:stop]))
+
+
+def _valid_runs(valid: np.ndarray, chunk_frames: int):
+    """``(start, stop)`` of runs of consecutive valid frames, at most ``chunk_frames`` long."""
+    step = max(int(chunk_frames), 1)
+    for run in np.split(valid, np.flatnonzero(np.diff(valid) != 1) + 1):
+        for lo in range(0, len(run), step):
+            yield int(run[lo]), int(run[min(lo + step, len(run)) - 1]) + 1
