@@ -8,6 +8,7 @@ an export that needs them runs.
 
 from .align import align_start_times, export_aligned_timestamps
 from .arrays import export_movie_to_hdf5, export_movie_to_zarr
+from .cells import export_cell_set_to_csv_tiff, export_vessel_set_to_csv_tiff
 from .nvision import (
     export_nvision_movie_tracking_frame_data_to_csv,
     export_nvision_movie_tracking_zone_data_to_csv,
@@ -21,6 +22,7 @@ from .video import export_movie_to_mp4
 __all__ = [
     "align_start_times",
     "export_aligned_timestamps",
+    "export_cell_set_to_csv_tiff",
     "export_event_set_to_csv",
     "export_gpio_set_to_csv",
     "export_gpio_to_isxd",
@@ -34,4 +36,5 @@ __all__ = [
     "export_nvision_movie_tracking_frame_data_to_csv",
     "export_nvision_movie_tracking_zone_data_to_csv",
     "export_tiff_to_isxd_image",
+    "export_vessel_set_to_csv_tiff",
 ]
