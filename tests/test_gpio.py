@@ -380,3 +380,42 @@ def test_read_gpio_dispatch(tmp_path):
     g = read_gpio(os.fspath(path))
     assert g.kind == "nvoke" and g.channel_names == ("GPIO1",) and g.extra_properties is None
     assert g.timing.num_samples == 1
+
+
+# ------------------------------------------------------------------ fuzzing
+def _damage(data: bytes, cut: int | None, flips: list[tuple[int, int]]) -> bytes:
+    out = bytearray(data if cut is None else data[:cut % max(len(data), 1)])
+    for pos, value in flips:
+        if out:
+            out[pos % len(out)] = value
+    return bytes(out)
+
+
+DAMAGE = dict(cut=st.none() | st.integers(0, 10**6),
+              flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ext=st.sampled_from([".gpio", ".raw"]), **DAMAGE)
+def test_damaged_files_raise_only_format_errors(tmp_path, ext, cut, flips):
+    if ext == ".gpio":
+        ev = [fx.capture_all(T0 + 100 * k, gpi=k, bnc=(k, 2 * k, 3, 4)) for k in range(6)]
+        good = fx.encode_gpio_events([*ev, fx.bnc_sync(T0 + 900, 1)])
+        data = struct.pack("<QQiIQQQ", 1, 1000, 0, 48, 7, 1, 48 + len(good)) + good + \
+            json.dumps({"ad": {"clock": 2000}}).encode()
+    else:
+        data = fx.RAW_SYNC_PACKET + fx.raw_analog_packet(10**12, list(range(10)), 99) + \
+            fx.raw_gpio_packet(1, 10**12 + 5, True) + fx.raw_led_packet(8, 10**12 + 9, 100, 3)
+    path = unique(tmp_path, ext)
+    path.write_bytes(_damage(data, cut, flips))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IsxFormatWarning)
+        try:
+            g = GpioFile(path)
+        except IsxFormatError as exc:
+            assert str(path) in str(exc)
+            return
+    for i in range(g.num_channels):
+        g.channel_data(i)
+    assert g.timing.num_samples >= 0

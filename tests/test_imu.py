@@ -198,3 +198,27 @@ def test_imu_implausible_num_times(tmp_path):
     with pytest.raises(IsxFormatError, match="implausible accelerometer numTimes") as err:
         ImuFile(path)
     assert err.value.key == "timingInfo.accelerometer.numTimes"
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.none() | st.integers(0, 10**4),
+       flips=st.lists(st.tuples(st.integers(0, 10**4), st.integers(0, 255)), max_size=6))
+def test_damaged_imu_raises_only_format_errors(tmp_path, cut, flips):
+    good = write_imu(unique(tmp_path), np.ones((5, 3)), np.ones((5, 3)), np.ones((1, 3)),
+                     acc_dropped=[2]).read_bytes()
+    data = bytearray(good if cut is None else good[:cut % len(good)])
+    for pos, value in flips:
+        if data:
+            data[pos % len(data)] = value
+    path = unique(tmp_path)
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IsxFormatWarning)
+        try:
+            m = ImuFile(path)
+        except IsxFormatError as exc:
+            assert str(path) in str(exc)
+            return
+    for i in range(9):
+        m.channel_data(i)

@@ -433,3 +433,29 @@ def test_bad_jpeg_and_missing_frames(tmp_path):
     wrong = write_isxb(unique(tmp_path), jpegs=jpegs, shape=(16, 64))
     with pytest.raises(IsxFormatError, match="does not match the dimensions"):
         IsxbFile(wrong).frame(0)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.none() | st.integers(0, 10**5),
+       flips=st.lists(st.tuples(st.integers(0, 10**5), st.integers(0, 255)), max_size=6))
+def test_damaged_isxb_raises_only_format_errors(tmp_path, cut, flips):
+    frames = np.random.default_rng(0).integers(0, 256, (3, 16, 64), dtype=np.uint8)
+    good = write_isxb(unique(tmp_path), frames, trackers=TRACKERS[:3], zones=ZONES).read_bytes()
+    data = bytearray(good if cut is None else good[:cut % len(good)])
+    for pos, value in flips:
+        if data:
+            data[pos % len(data)] = value
+    path = unique(tmp_path)
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IsxFormatWarning)
+        try:
+            m = IsxbFile(path)
+            m.acquisition_info  # noqa: B018
+            for i in range(m.num_frames):
+                assert m.frame(i).shape == m.spacing.shape
+            m.tracking  # noqa: B018
+            m.zones  # noqa: B018
+        except IsxFormatError as exc:
+            assert str(path) in str(exc)

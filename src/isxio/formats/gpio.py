@@ -368,7 +368,7 @@ def _scan_packets(buf: np.ndarray, layout: _Layout, path: str) -> _Scan:
                              "(no 0x0000AA55 sync word)", offset=eo)
     has_hdr = cand + 3 < nw
     hc = np.where(has_hdr, cand, 0)
-    t, s, z = words[hc + 1].astype(np.int64), words[hc + 2], words[hc + 3].astype(np.int64)
+    t, s, z = (words[np.minimum(hc + k, nw - 1)].astype(np.int64) for k in (1, 2, 3))
     is_event = ((t >> 8) == EVENT_SIGNATURE) & has_hdr
     known = is_event & (t >= CAPTURE_ALL) & (t <= WAVEFORM)
     good = known & (z == _EXPECTED[t & 0xF])
