@@ -140,14 +140,14 @@ def _record_indices(timing: _StreamTiming) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_needed(timing: _StreamTiming, buf: np.ndarray, name: str, path: str) -> int:
     """Records the timing needs; a need far beyond what the file can hold is an error."""
-    rec, valid = _record_indices(timing) if timing.num_times <= MAX_SAMPLES else (None, None)
-    needed = int(rec[valid].max()) + 1 if rec is not None and valid.any() else 0
-    if rec is None or needed > 2 * (len(buf) // RECORD.itemsize) + 1024:
+    capacity = 2 * (len(buf) // RECORD.itemsize) + 1024
+    if timing.num_times > MAX_SAMPLES or timing.num_times - len(timing.dropped) > capacity:
         raise IsxFormatError(path, f"implausible {name} numTimes in the JSON footer",
                              key=f"timingInfo.{name}.numTimes",
                              expected=f"about the {len(buf) // RECORD.itemsize} records the "
                                       "file can hold", found=timing.num_times)
-    return needed
+    rec, valid = _record_indices(timing)
+    return int(rec[valid].max()) + 1 if valid.any() else 0
 
 
 def _records(buf: np.ndarray, count: int, offset: int, name: str, path: str,
