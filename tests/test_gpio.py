@@ -204,6 +204,11 @@ def test_closed_loop_and_dual_colour(tmp_path):
     assert "Digital GPO 4" not in names and "EX-LED1" in names and "EX-LED2" in names
     assert g.timing.period.num == 1 and g.timing.period.den == 2000
     assert g.file_format == 240
+    # a sequence gap registers every channel, GPO 4-7 included (spec §2.1.4 says
+    # closed-loop files never have them; isx does produce them here)
+    gap = fx.write_gpio(unique(tmp_path, ".gpio"), [ev[0], fx.capture_all(T0 + 50, seq=9)],
+                        session=session, file_format=240)
+    assert "Digital GPO 7" in assert_same(gap).channel_names
 
 
 def test_exact_offsets_match_isx_csv_export(tmp_path):
