@@ -169,8 +169,8 @@ def _image_for_isxd(image: np.ndarray) -> np.ndarray:
     """Pixel type conversion isx applies to a TIFF image before writing it as ``.isxd``."""
     if image.dtype in (np.float32, np.uint16):
         return image
-    if image.dtype == np.float64:
-        return normalize_to_dtype(image, np.float32)
+    if image.dtype == np.float64:  # isx's rule would rescale to float32's maximum (~3e38)
+        return image.astype(np.float32)  # but its TIFF reader cannot open float64 anyway
     if image.dtype == bool:
         return image.astype(np.uint16)
     return normalize_to_dtype(image, np.uint16)
@@ -189,9 +189,9 @@ def _as_displayed(image: np.ndarray, photometric: int) -> np.ndarray:
 def export_tiff_to_isxd_image(input_tiff_file: str, output_isxd_file: str) -> None:
     """Convert a single-channel TIFF image (first page) to an ``.isxd`` image (as ``isx``).
 
-    float32 and uint16 pixels are kept; float64 is rescaled to float32 and other types
-    to uint16 by :func:`normalize_to_dtype`; booleans become 0/1.  The image gets a
-    default spacing (3 µm pixels) and timing.
+    float32 and uint16 pixels are kept, float64 becomes float32 (values kept), other
+    types are rescaled to uint16 by :func:`normalize_to_dtype`; booleans become 0/1.
+    The image gets a default spacing (3 µm pixels) and timing.
 
     Parameters
     ----------
