@@ -3,6 +3,7 @@ bounded memory of every streaming export."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import tracemalloc
 
@@ -129,3 +130,40 @@ def test_streaming_exports_use_bounded_memory(tmp_path, export):
     assert peak < movie_bytes / 5, f"peak {peak} B for a {movie_bytes} B movie"
     with isxio.open(src) as movie:
         assert movie.num_frames == n
+
+
+def test_progress_bar_and_missing_extra_message(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "m.isxd"
+    write_movie(src, np.zeros((5, 2, 2), np.uint16))
+    if importlib.util.find_spec("tqdm") is not None:  # optional extra 'progress'
+        ours.export_movie_to_hdf5(str(src), str(tmp_path / "a.h5"), progress=True)
+        assert "HDF5" in capsys.readouterr().err
+    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)
+    with pytest.raises(ImportError, match=r"isxio\[progress\]"):
+        ours.export_movie_to_hdf5(str(src), str(tmp_path / "b.h5"), progress=True)
+    monkeypatch.setitem(__import__("sys").modules, "h5py", None)
+    with pytest.raises(ImportError, match=r"isxio\[hdf5\]"):
+        ours.export_movie_to_hdf5(str(src), str(tmp_path / "c.h5"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.h5", "m.isxd"]
+
+
+@pytest.mark.parametrize("name, export", [
+    ("sample_eventset_msr_1.isxd", lambda src, out: ours.export_event_set_to_csv([src], out)),
+    ("cellset.isxd", lambda src, out: ours.export_cell_set_to_csv_tiff([src], out, "")),
+    ("Group-20240111-080531_2024-01-12-08-55-21_sched_0.isxb",
+     lambda src, out: ours.export_nvision_movie_tracking_frame_data_to_csv([src], out)),
+    ("movie_longer_than_3_min.isxd", lambda src, out: ours.export_movie_to_hdf5(src, out)),
+])
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_damaged_inputs_raise_format_errors(tmp_path, realdata, name, export, damage):
+    from isxio.errors import IsxFormatError
+
+    raw = (realdata / name).read_bytes()
+    bad = tmp_path / f"bad_{name}"
+    if damage == "truncated":
+        bad.write_bytes(raw[: len(raw) // 3])
+    else:
+        bad.write_bytes(raw[:100] + b"\xff" * 64 + raw[164:-40] + b"{garbage}" * 4)
+    with pytest.raises(IsxFormatError, match=r"bad_"):
+        export(str(bad), str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
