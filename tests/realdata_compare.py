@@ -140,3 +140,31 @@ def compare_cellset(path: str, isx) -> list[str]:
     notes.append("acquisition info equal; colours checked against the file's JSON in "
                  "test_cellset.py (isx exposes none)")
     return notes
+
+
+def compare_isxb(path: str, isx) -> list[str]:
+    """nVision movie: frames within the README's tolerance, everything else exact."""
+    ours, theirs = isxio.Movie.read(path), isx.Movie.read(path)
+    notes = [compare_timing(ours.timing, theirs.timing)]
+    compare_spacing(ours.spacing, theirs.spacing)
+    assert ours.data_type == theirs.data_type
+    assert ours.get_acquisition_info() == theirs.get_acquisition_info()
+    n = theirs.timing.num_samples
+    modern = isxio.open(path)
+    worst, off_pixels, total = 0, 0, 0
+    for i in range(n):
+        expected = theirs.get_frame_data(i).astype(np.int16)
+        got = ours.get_frame_data(i)
+        np.testing.assert_array_equal(np.asarray(modern.data[i]), got)
+        diff = np.abs(got.astype(np.int16) - expected)
+        worst = max(worst, int(diff.max()))
+        off_pixels += int(np.count_nonzero(diff))
+        total += diff.size
+        assert ours.get_frame_timestamp(i) == theirs.get_frame_timestamp(i)
+    assert worst <= 1, worst
+    assert off_pixels <= 0.001 * total, off_pixels / total
+    notes.append(f"{n} frames {ours.spacing.num_pixels[0]}x{ours.spacing.num_pixels[1]}: "
+                 f"max |diff| {worst}, {100 * off_pixels / total:.4f} % of pixels differ "
+                 "(tolerance 1 on 0.1 %)")
+    notes.append("per-frame TSC timestamps exact; acquisition info equal")
+    return notes

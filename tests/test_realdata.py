@@ -38,6 +38,7 @@ def _kind(path: Path) -> str:
 COMPARERS = {
     "movie": rc.compare_movie,
     "image": rc.compare_movie,
+    "isxb": rc.compare_isxb,
     "cellset": rc.compare_cellset,
     "events": rc.compare_events,
     "gpio": rc.compare_gpio,
@@ -180,6 +181,31 @@ def test_multiplane_movie_splits_into_planes(realdata):
     RESULTS.setdefault(path.name, {})["planes"] = (
         f"3 planes (efocus {[pl.efocus for pl in planes]}) from frame headers, "
         "per-plane TSC timing")
+
+
+def test_isxb_parts_open_as_one_series(realdata):
+    from isxio.series import open_series
+
+    parts = sorted(realdata.glob("*_sched_*.isxb"))
+    assert len(parts) == 2
+    series = open_series(parts[::-1])  # given in the wrong order on purpose
+    assert series.paths == [str(p) for p in parts]
+    assert len(series) == series.timing.num_samples == 20
+    times = series.timestamps()
+    assert len(times) == 20 and np.all(np.diff(times) > 0)
+    first, second = (isx.Movie.read(str(p)) for p in parts)
+    assert series.timing.period.fraction == rc._ratio(first.timing._impl.step)
+    (gap,) = series.gaps
+    end0 = (rc._ratio(first.timing._impl.start.secs_since_epoch)
+            + first.timing.num_samples * rc._ratio(first.timing._impl.step))
+    assert Fraction(gap).limit_denominator(10**9) == \
+        (rc._ratio(second.timing._impl.start.secs_since_epoch) - end0).limit_denominator(10**9)
+    for member, path in zip(series.members, parts, strict=True):
+        assert member.extra_properties == isxio.open(path).extra_properties
+    frame = series.data[10]
+    np.testing.assert_array_equal(frame, isxio.open(parts[1]).data[0])
+    RESULTS.setdefault(parts[0].name, {})["planes"] = (
+        f"opens with {parts[1].name} as one 20-frame series, gap {gap * 1000:.1f} ms")
 
 
 def test_zz_write_results_page(realdata):

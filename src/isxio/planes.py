@@ -76,7 +76,7 @@ def frame_times(movie: MovieFile) -> np.ndarray:
     timing = movie.timing
     times = timing.timestamps()
     valid = movie.valid_mask
-    if movie.header.has_tsc and valid.any():
+    if movie.has_frame_timestamps and valid.any():
         tsc = movie.tsc.astype(np.int64)
         f0 = int(np.flatnonzero(valid)[0])
         times = times[f0] + (tsc - tsc[f0]) / 1e6
@@ -134,7 +134,7 @@ class SubMovie:
     @cached_property
     def timing(self) -> TimingInfo:
         timing = _sub_timing(self.movie.timing, self.phase, self.stride)
-        if self.movie.header.has_tsc:
+        if self.movie.has_frame_timestamps:
             tsc = self.tsc
             valid = np.flatnonzero(self.valid_mask)
             if len(valid) > 2 and tsc[valid[0]] < tsc[valid[-1]]:

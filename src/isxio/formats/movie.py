@@ -304,6 +304,11 @@ class MovieFile:
     def valid_mask(self) -> np.ndarray:
         return self._index >= 0
 
+    @property
+    def has_frame_timestamps(self) -> bool:
+        """True if frames carry TSC timestamps (``tsc``) as isx reports them (§4.6)."""
+        return self.header.has_tsc
+
     @cached_property
     def timing(self) -> TimingInfo:
         """Timing as isx reports it: the period comes from the TSCs when available (§4.6)."""
