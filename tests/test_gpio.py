@@ -39,6 +39,9 @@ def unique(tmp_path: Path, ext: str) -> Path:
 
 
 def isx_read(path: Path) -> dict:
+    if path.suffix == ".hdf5":  # GpioSet.read takes .hdf5 for a movie: convert explicitly
+        isx.export_gpio_to_isxd(str(path), str(path.parent))
+        path = path.with_suffix(".isxd")
     g = isx.GpioSet.read(str(path))
     try:
         t = g.timing._impl
@@ -51,7 +54,7 @@ def isx_read(path: Path) -> dict:
     finally:
         del g
         base = path.name.split(".")[0]
-        for suffix in ("_gpio.isxd", "_imu.isxd"):
+        for suffix in ("_gpio.isxd", "_imu.isxd", ".isxd"):
             Path("/tmp", base + suffix).unlink(missing_ok=True)
     return out
 
@@ -424,3 +427,40 @@ def test_damaged_files_raise_only_format_errors(tmp_path, ext, cut, flips):
     for i in range(g.num_channels):
         g.channel_data(i)
     assert g.timing.num_samples >= 0
+
+
+# ------------------------------------------------------------------ .hdf5 (nVista 2)
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 12), seed=st.integers(0, 2**32 - 1),
+       t0=st.floats(0, 2e9, allow_nan=False), name=st.sampled_from(["timeStamp", "timestamp"]),
+       count_dtype=st.sampled_from(["uint8", "int32"]))
+def test_nvista2_hdf5_matches_isx(tmp_path, n, seed, t0, name, count_dtype):
+    pytest.importorskip("h5py")
+    rng = np.random.default_rng(seed)
+    anc = rng.integers(0, 2**16, (n, 15), dtype=np.uint16)
+    counts = rng.integers(0, 16, n)
+    ts = t0 + np.arange(n) * 0.05
+    path = fx.write_nvista2_hdf5(unique(tmp_path, ".hdf5"), ts, anc, counts,
+                                 timestamp_name=name, count_dtype=count_dtype,
+                                 images=np.zeros((n, 4, 4), np.uint16))
+    g = assert_same(path)
+    assert g.channel_names == ("IO1", "IO2", "sync", "trigger") and g.signal_types == (1,) * 4
+    assert len(g.channel_data(0)[0]) == 4 * counts.sum()
+
+
+def test_nvista2_hdf5_damage(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = unique(tmp_path, ".hdf5")
+    with h5py.File(path, "w") as f:
+        f["anc_data"] = np.zeros((2, 15), np.uint16)
+    with pytest.raises(IsxFormatError, match="does not contain any GPIO data"):
+        GpioFile(path)
+    bad = fx.write_nvista2_hdf5(unique(tmp_path, ".hdf5"), [1.0, 2.0],
+                                np.zeros((1, 15), np.uint16), [3, 20])
+    with pytest.raises(IsxFormatError, match="past the end of anc_data"):
+        GpioFile(bad)
+    junk = unique(tmp_path, ".hdf5")
+    junk.write_bytes(b"not hdf5 at all")
+    with pytest.raises(IsxFormatError, match="not a readable nVista 2"):
+        GpioFile(junk)

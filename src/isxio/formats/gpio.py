@@ -1,4 +1,4 @@
-"""GPIO acquisition files: nVista 3 / nVoke 2 ``.gpio`` and nVoke 1 ``.raw``.
+"""GPIO acquisition files: nVista 3 / nVoke 2 ``.gpio``, nVoke 1 ``.raw``, nVista 2 ``.hdf5``.
 
 Spec ``other.md`` §2.  Inscopix software never reads these files directly: it
 *converts* them into an event-based ``.isxd`` (channel index, µs offset, float32
@@ -171,7 +171,8 @@ class GpioData:
     path
         The source file.
     kind
-        ``"gpio"`` (nVista 3 / nVoke 2), ``"nvoke"`` (nVoke 1 ``.raw``) or ``"imu"``.
+        ``"gpio"`` (nVista 3 / nVoke 2), ``"nvoke"`` (nVoke 1 ``.raw``), ``"nvista2"``
+        (``.hdf5``) or ``"imu"``.
     channel_names, signal_types, channel_steps
         Per channel: name, 0 (SPARSE) or 1 (DENSE), sample period.
     packets
@@ -832,9 +833,65 @@ def _read_nvoke(path: str, strict: bool) -> dict[str, Any]:
                 extra_properties=None, file_format=None)
 
 
+# ---------------------------------------------------------------- nVista 2 .hdf5
+NVISTA2_NAMES = ("IO1", "IO2", "sync", "trigger")
+ANC_COLUMNS = 15
+
+
+def _h5_datasets(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``timeStamp``/``timestamp``, ``anc_data`` and ``anc_data_count`` of an nVista 2 file."""
+    try:
+        import h5py
+    except ImportError as exc:
+        raise ImportError("reading nVista 2 .hdf5 GPIO files needs h5py: "
+                          "pip install 'isxio[hdf5]'") from exc
+    try:
+        with h5py.File(path, "r") as f:
+            name = next((n for n in ("timeStamp", "timestamp") if n in f), None)
+            ts = np.asarray(f[name][()], np.float64).ravel() if name else np.zeros(0)
+            if not len(ts):
+                raise IsxFormatError(path, "The file does not contain any GPIO data: no "
+                                     "timestamps", key="timeStamp")
+            anc = np.asarray(f["anc_data"][()], np.uint16).ravel()
+            count = f["anc_data_count"]
+            size = count.dtype.itemsize
+            counts = np.asarray(count[()]).ravel()
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, IsxFormatError):
+            raise
+        raise IsxFormatError(path, f"not a readable nVista 2 GPIO file ({exc})") from None
+    counts = counts.astype(np.int64) & 0xFF if size in (1, 4) else np.zeros(0, np.int64)
+    return ts, anc, counts[:len(ts)]
+
+
+def _read_nvista2(path: str, strict: bool) -> dict[str, Any]:
+    """nVista 2 GPIO (spec §2.3): 4 nibble-coded DENSE channels at 1 kHz."""
+    ts, anc, counts = _h5_datasets(path)
+    rows = np.repeat(np.arange(len(counts)) * ANC_COLUMNS, counts)
+    cols = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx = rows + cols
+    if len(idx) and idx.max() >= len(anc):
+        raise IsxFormatError(path, "anc_data_count points past the end of anc_data",
+                             key="anc_data_count", expected=f"<= {len(anc)} words",
+                             found=f"word {int(idx.max())}")
+    words = anc[idx].astype(np.int64)
+    nibbles = ((words[:, None] >> (4 * np.arange(4))) & 0xF).ravel()  # low nibble first
+    n = len(nibbles)
+    packets = np.zeros(4 * n, PACKET_DTYPE)
+    packets["offset"] = np.tile(np.arange(n, dtype=np.uint64) * np.uint64(1000), 4)
+    packets["signal"] = np.repeat(np.arange(4, dtype=np.uint64), n)
+    packets["value"] = ((nibbles[None, :] >> np.arange(4)[:, None]) & 1).ravel()
+    start = Time(Ratio(int(ts[0] * 1e6), US), 0)
+    step = Ratio(1000, US)
+    return dict(kind="nvista2", channel_names=list(NVISTA2_NAMES), signal_types=[DENSE] * 4,
+                channel_steps=[step] * 4, packets=packets, start=start,
+                end=time_plus(start, (1000 * n, US)), extra_properties=None, file_format=None)
+
+
 # ---------------------------------------------------------------- public
 class GpioFile(GpioData):
-    """A ``.gpio`` (nVista 3 / nVoke 2, incl. closed-loop) or ``.raw`` (nVoke 1) file.
+    """A ``.gpio`` (nVista 3 / nVoke 2, incl. closed-loop), ``.raw`` (nVoke 1) or
+    ``.hdf5`` (nVista 2, needs h5py) GPIO file.
 
     Opening parses the whole event stream (vectorised) and converts it exactly as
     isxcore does; see the module docstring for ``exact`` and ``strict``.
@@ -842,7 +899,7 @@ class GpioFile(GpioData):
     Parameters
     ----------
     path
-        The file; the extension selects the format (``.gpio`` or ``.raw``).
+        The file; the extension selects the format (``.gpio``, ``.raw``, ``.hdf5``).
     exact
         Default for :meth:`channel_data`: False = offsets as isx returns them.
     strict
@@ -857,9 +914,11 @@ class GpioFile(GpioData):
             parts = _read_nvoke(path, strict)
         elif ext == ".gpio":
             parts = _read_nvista3(path, strict)
+        elif ext == ".hdf5":
+            parts = _read_nvista2(path, strict)
         else:
             raise IsxFormatError(path, "unsupported GPIO file extension",
-                                 expected="'.gpio' or '.raw'", found=repr(ext))
+                                 expected="'.gpio', '.raw' or '.hdf5'", found=repr(ext))
         super().__init__(path, exact=exact, **parts)
         self.strict = strict
 
@@ -873,7 +932,7 @@ def _reopen(cls: type, path: str, exact: bool, strict: bool) -> GpioData:
 
 def read_gpio(path: str | os.PathLike[str], *, exact: bool = False,
               strict: bool = False) -> GpioData:
-    """Read a ``.gpio``, ``.raw`` or ``.imu`` file (dispatch on the extension)."""
+    """Read a ``.gpio``, ``.raw``, ``.hdf5`` or ``.imu`` file (dispatch on the extension)."""
     if os.fspath(path).lower().endswith(".imu"):
         from .imu import ImuFile
 

@@ -46,6 +46,7 @@ __all__ = [
     "write_gpio",
     "write_imu",
     "write_isxb",
+    "write_nvista2_hdf5",
     "write_nvoke_raw",
 ]
 
@@ -270,6 +271,32 @@ def write_nvoke_raw(path: PathLike, packets: Iterable[bytes], *, prefix: bytes =
     """Write an nVoke 1 ``.raw`` GPIO file: ``prefix``, a sync packet, then ``packets``."""
     data = prefix + (RAW_SYNC_PACKET if sync else b"") + b"".join(packets)
     return _write(path, data[:truncate] if truncate is not None else data)
+
+
+# ============================================================== .hdf5 (nVista 2)
+def write_nvista2_hdf5(path: PathLike, timestamps: Any, anc_data: Any, anc_data_count: Any,
+                       *, timestamp_name: str = "timeStamp", count_dtype: str = "uint8",
+                       images: Any = None) -> Path:
+    """Write an nVista 2 GPIO ``.hdf5`` file (spec §2.3), with h5py.
+
+    ``anc_data`` is ``(n, 15)`` uint16: the first ``anc_data_count[s]`` words of row
+    ``s`` each hold 4 samples (low nibble first; bits IO1, IO2, sync, trigger).
+    ``images`` (``(n, rows, cols)`` uint16) adds the movie isx insists on opening
+    before it converts the GPIO part of an ``.hdf5`` recording.
+    """
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover - depends on environment
+        raise ImportError("writing .hdf5 GPIO files needs h5py: pip install 'isxio[hdf5]'") \
+            from exc
+    path = Path(path)
+    with h5py.File(path, "w") as f:
+        f[timestamp_name] = np.asarray(timestamps, np.float64)
+        f["anc_data"] = np.asarray(anc_data, np.uint16)
+        f["anc_data_count"] = np.asarray(anc_data_count).astype(count_dtype)
+        if images is not None:
+            f["images"] = np.asarray(images, np.uint16)
+    return path
 
 
 # ============================================================== .imu
