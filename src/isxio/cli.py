@@ -20,6 +20,10 @@ def _describe(path: Path) -> str:
     data = getattr(reader, "data", None)
     if data is not None:
         parts.append(f"data {tuple(data.shape)} {data.dtype}")
+    for attr, label in (("num_cells", "cells"), ("num_vessels", "vessels"),
+                        ("num_channels", "channels")):
+        if hasattr(reader, attr):
+            parts.append(f"{getattr(reader, attr)} {label}")
     if timing is not None:
         parts.append(f"{timing.num_samples} samples @ {timing.sampling_rate:.4g} Hz, "
                      f"{timing.num_samples - int(timing.valid_mask().sum())} invalid")

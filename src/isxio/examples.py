@@ -2,8 +2,8 @@
 
 :func:`make_example_session` writes a small but realistic nVista-style session with
 isxio's own writers: a uint16 movie with a dropped and a cropped frame and nVista 3
-acquisition metadata, a mean image, and (when those writers are available) a cell set
-and an event set derived from the movie.
+acquisition metadata, a mean image, a cell set and an event set derived from the
+movie's ground truth.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .formats.cellset import write_cell_set
 from .formats.common import Ratio, SpacingInfo, Time, TimingInfo
+from .formats.events import EventsWriter
 from .formats.movie import write_movie
 
 __all__ = ["EXAMPLE_EXTRA_PROPERTIES", "make_example_session"]
@@ -69,15 +71,19 @@ def make_example_session(folder: str | os.PathLike[str], *, n_frames: int = 200,
 def _write_derived(folder: Path, timing: TimingInfo, spacing: SpacingInfo,
                    footprints: np.ndarray, traces: np.ndarray, overwrite: bool
                    ) -> dict[str, Path]:
-    """Cell set and event set, when their writers are available."""
+    """Cell set and event set derived from the movie's ground truth."""
     out: dict[str, Path] = {}
-    try:
-        from .formats.cellset import write_cell_set
-    except ImportError:
-        return out
     out["cellset"] = folder / "example_cellset.isxd"
     traces = traces.copy()
     traces[:, ~timing.valid_mask()] = np.nan
     write_cell_set(out["cellset"], footprints, traces, timing=timing, spacing=spacing,
+                   names=[f"C{i}" for i in range(len(traces))], statuses=[0] * len(traces),
                    overwrite=overwrite)
+    out["events"] = folder / "example_events.isxd"
+    offsets_us = np.round(timing.offsets() * 1e6).astype(np.uint64)
+    with EventsWriter(out["events"], timing, [f"C{i}" for i in range(len(traces))],
+                      overwrite=overwrite) as writer:
+        for c, trace in enumerate(traces):
+            peaks = np.flatnonzero(np.nan_to_num(trace) > 0.8)
+            writer.set_cell_data(c, offsets_us[peaks], trace[peaks])
     return out
