@@ -280,6 +280,11 @@ def test_session_overrides_without_frame_metadata(tmp_path):
     with pytest.raises(IsxFormatError, match="No frame timestamps"):
         m.tsc  # noqa: B018
     assert "timingInfo" not in m.extra_properties
+    bare = write_isxb(unique(tmp_path), frames[:2], session={
+        "cameraName": "c", "spacingInfo": spacing,
+        "timingInfo": {**timing, "numTimes": 2, "dropped": []}})
+    assert IsxbFile(bare).acquisition_info is None
+    assert isx.Movie.read(str(bare)).get_acquisition_info() is None
 
 
 def test_single_frame_movie(tmp_path):

@@ -426,8 +426,9 @@ def _put(info: dict[str, Any], table: tuple, source: Any) -> None:
             info[target] = parent[keys[-1]]
 
 
-def acquisition_info(session: dict[str, Any]) -> dict[str, Any]:
-    """``get_acquisition_info()`` of an nVision movie, from its session metadata."""
+def acquisition_info(session: dict[str, Any]) -> dict[str, Any] | None:
+    """``get_acquisition_info()`` of an nVision movie, from its session metadata
+    (None when nothing applies, as isx returns)."""
     info: dict[str, Any] = {}
     ui = session.get("userInterface")
     animal = _get(ui, "animal")
@@ -441,7 +442,7 @@ def acquisition_info(session: dict[str, Any]) -> dict[str, Any]:
     proc = session.get("processingInterface")
     if isinstance(proc, dict):
         _processing_info(info, proc, session.get("cameraName"))
-    return dict(sorted(info.items()))
+    return dict(sorted(info.items())) if info else None
 
 
 def _processing_info(info: dict[str, Any], proc: dict[str, Any], camera: Any) -> None:
@@ -669,7 +670,7 @@ class IsxbFile:
         return self._samples[rec]
 
     @cached_property
-    def acquisition_info(self) -> dict[str, Any]:
+    def acquisition_info(self) -> dict[str, Any] | None:
         """What ``isx.Movie.get_acquisition_info()`` returns for this movie."""
         return acquisition_info(self.session)
 
