@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from isxio.errors import IsxFormatError, IsxFormatWarning
+from isxio.formats.common import Ratio
 from isxio.formats.gpio import GpioFile, isx_offsets, read_gpio
 from isxio.testing import fixtures as fx
 
@@ -243,6 +244,15 @@ def test_torn_last_packet_keeps_complete_ones(tmp_path):
     with pytest.raises(IsxFormatError, match="cut short") as err:
         GpioFile(torn, strict=True)
     assert err.value.offset == 32 + 5 * (16 + 36)
+    # a torn H2 file also loses its session JSON: both losses are reported
+    h2 = fx.write_gpio(unique(tmp_path, ".gpio"), ev, session={"ad": {"clock": 2000}},
+                       truncate=48 + 6 * 52 - 9)
+    with pytest.warns(IsxFormatWarning) as record:
+        g = GpioFile(h2)
+    messages = " ".join(str(w.message) for w in record)
+    assert "cut short" in messages and "session metadata" in messages
+    assert g.extra_properties is None and g.timing.period == Ratio(1, 1000)
+    assert_same(h2, ref)
 
 
 def test_unknown_and_bad_packets_warn_or_raise(tmp_path):
