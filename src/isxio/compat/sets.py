@@ -303,12 +303,9 @@ class GpioSet(_FileBacked):
 
     _kind = "GPIO set"
     _MAX_CHANNEL_NAME_SIZE = 256
-    #: isx reports the first three channels of ``.imu`` files (accelerometer) in g.
-    IMU_ACCELERATION_SCALE = 16384.0
 
     def __init__(self) -> None:
         super().__init__()
-        self._is_imu = False
         self._channel_dict: dict[str, int] = {}
 
     @property
@@ -328,7 +325,6 @@ class GpioSet(_FileBacked):
         self = cls()
         self._path = fspath(file_path)
         self._reader = _open_gpio(self._path)
-        self._is_imu = self._path.lower().endswith(".imu")
         self._channel_dict = {n: i for i, n in enumerate(self._reader.channel_names)}
         return self
 
@@ -346,10 +342,7 @@ class GpioSet(_FileBacked):
         """``(offsets in µs since the start, values)`` of a channel."""
         reader = self._require_reader()
         i = check_index(index, len(reader.channel_names), "channel")
-        offsets, values = reader.channel_data(i)
-        if self._is_imu and i < 3:
-            values = values / np.float32(self.IMU_ACCELERATION_SCALE)
-        return offsets, values
+        return reader.channel_data(i)  # .imu readers already report acceleration in g
 
     def get_acquisition_info(self) -> dict[str, Any] | None:
         reader = self._require_reader()
