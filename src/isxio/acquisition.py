@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["acquisition_info", "nvision_acquisition_info"]
+__all__ = ["acquisition_info"]
 
 _MISSING = object()
 
@@ -126,61 +126,3 @@ def acquisition_info(extra: dict[str, Any] | None) -> dict[str, Any] | None:
     if uuid is not _MISSING:
         out["Recording UUID"] = uuid
     return dict(sorted(out.items())) if out else None
-
-
-def nvision_acquisition_info(extra: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The acquisition summary isx reports for nVision ``.isxb`` movies."""
-    if not isinstance(extra, dict):
-        return None
-    out: dict[str, Any] = {}
-    ui = extra.get("userInterface")
-    if isinstance(ui, dict):
-        animal = ui.get("animal")
-        if isinstance(animal, dict) and animal:
-            _copy(out, animal, _ANIMAL)
-        custom = ui.get("customMetadata")
-        if isinstance(custom, dict):
-            for key, item in custom.items():
-                if isinstance(item, dict) and "value" in item:
-                    out[key] = item["value"]
-    proc = extra.get("processingInterface")
-    if isinstance(proc, dict):
-        if "recordingUUID" in proc:
-            out["Recording UUID"] = proc["recordingUUID"]
-        _nvision_system(out, proc.get("system"))
-        camera = proc.get(extra.get("cameraName"))  # type: ignore[arg-type]
-        if isinstance(camera, dict):
-            _copy(out, camera, [("Camera Name", "cameraAlias"),
-                                ("Camera Serial Number", "cameraSerial")])
-            sensor = camera.get("sensorParams")
-            _copy(out, sensor, [("Camera Brightness", "brightness"),
-                                ("Camera Contrast", "contrast"),
-                                ("Camera Saturation", "saturation"), ("Camera Gain", "gain")])
-            if _get(sensor, "exposure", "type") == "manual":
-                out["Camera Exposure Time (ms)"] = _get(sensor, "exposure", "value")
-    return dict(sorted(out.items())) if out else None
-
-
-def _nvision_system(out: dict, system: Any) -> None:
-    if not isinstance(system, dict):
-        return
-    behavior = system.get("behavior")
-    paired = False
-    if isinstance(behavior, dict):
-        paired = bool(behavior.get("paired", False))
-        session = _get(behavior, "system", "sessionName")
-        if session is not _MISSING:
-            out["Behavior Session Name"] = session
-        version = _get(behavior, "software", "behaviorIdas")
-        if version is not _MISSING:
-            out["Behavior Acquisition SW Version"] = version
-    out["Miniscope Paired"] = paired
-    if paired and isinstance(behavior, dict):
-        out["Miniscope Synced"] = behavior.get("synced")
-        scope = system.get("miniscope")
-        for name, path in (("Miniscope Session Name", ("system", "sessionName")),
-                           ("Miniscope Serial Number", ("system", "systemSerial")),
-                           ("Miniscope Acquisition SW Version", ("software", "miniscopeIdas"))):
-            value = _get(scope, *path)
-            if value is not _MISSING:
-                out[name] = value

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..acquisition import acquisition_info, nvision_acquisition_info
+from ..acquisition import acquisition_info
 from ..errors import IsxError, IsxWriteError
 from ..formats.movie import MovieFile, MovieWriter
 from ._base import as_type, check_index, check_isxd_type, fspath
@@ -149,10 +149,9 @@ class Movie:
     def get_acquisition_info(self) -> dict[str, Any] | None:
         """Acquisition summary as isx reports it (None if the file has none)."""
         reader = self._require_reader()
-        extra = reader.extra_properties
-        if self._path is not None and self._path.lower().endswith(".isxb"):
-            return nvision_acquisition_info(extra)
-        return acquisition_info(extra)
+        if hasattr(reader, "acquisition_info"):  # nVision .isxb: its own summary
+            return reader.acquisition_info
+        return acquisition_info(reader.extra_properties)
 
     def __del__(self) -> None:
         writer = getattr(self, "_writer", None)
