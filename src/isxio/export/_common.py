@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IsxFormatError, IsxTypeError
-from ..formats.container import _current_umask
+from ..formats.container import current_umask
 
 __all__ = [
     "TIME_REFS",
@@ -101,7 +101,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[str]:
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".part{ext}", dir=folder)
     os.close(fd)
     with contextlib.suppress(OSError):  # mkstemp makes 0600 files; use the usual mode
-        os.chmod(tmp, 0o666 & ~_current_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
     try:
         yield tmp
         if os.path.lexists(path):

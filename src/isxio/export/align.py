@@ -149,7 +149,7 @@ def _rewrite_isxb_start(src: _Source, epoch_ms: int, utc_offset_s: int) -> None:
 
 def _rewrite_isxd_start(src: _Source, epoch_ms: int, utc_offset_s: int) -> None:
     """Trailer timing replaced by the timing isx reports (TSC period) with the new start."""
-    from ..formats.cellset import rewrite_trailer
+    from ..formats.container import rewrite_trailer
 
     trailer = src.reader.trailer
     timing = replace(src.reader.timing, start=Time(Ratio(epoch_ms, 1000), utc_offset_s))

@@ -22,7 +22,14 @@ from .._lazy import RecordArray
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
 from ._fields import INT64_MAX, INT64_MIN, UINT64_MAX, Fields, _describe
 from .common import SpacingInfo, TimingInfo
-from .container import ISX_PRODUCER, AtomicFile, Trailer, encode_trailer, read_trailer
+from .container import (
+    ISX_PRODUCER,
+    AtomicFile,
+    Trailer,
+    encode_trailer,
+    read_trailer,
+    rewrite_trailer,
+)
 
 __all__ = [
     "CELL_SET_TYPE",
@@ -156,21 +163,6 @@ def as_float32(values: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
     if arr.dtype.kind not in "fiub":
         raise IsxWriteError(f"{what} has dtype {arr.dtype}; expected numbers")
     return arr.astype("<f4").reshape(size)
-
-
-def rewrite_trailer(path: str, data_size: int, header: dict[str, Any]) -> None:
-    """Replace the JSON trailer of ``path`` (data section kept) and truncate the file.
-
-    isx rewrites the trailer in place without truncating, which leaves a stale tail
-    when the JSON gets shorter; truncating gives the same bytes otherwise.
-    """
-    raw = encode_trailer(header)
-    with open(path, "r+b") as fh:
-        fh.seek(data_size)
-        fh.write(raw)
-        fh.truncate()
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 # ---------------------------------------------------------------------- metrics

@@ -18,7 +18,8 @@ from ..errors import IsxFormatError, IsxFormatWarning
 from . import _json
 from ._fields import Fields
 
-__all__ = ["AtomicFile", "Trailer", "encode_trailer", "read_trailer"]
+__all__ = ["AtomicFile", "Trailer", "current_umask", "encode_trailer", "read_trailer",
+           "rewrite_trailer"]
 
 TRAILER_SIZE = 9  # NUL + u64 length
 #: How many stray bytes after a trailer :func:`read_trailer` looks past when recovering.
@@ -142,7 +143,7 @@ def encode_trailer(header: dict[str, Any]) -> bytes:
     return raw + b"\x00" + struct.pack("<Q", len(raw))
 
 
-def _current_umask() -> int:
+def current_umask() -> int:
     """The process umask (read without changing it where the OS allows)."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
@@ -154,6 +155,21 @@ def _current_umask() -> int:
     mask = os.umask(0o022)  # portable fallback: read by setting, then restore
     os.umask(mask)
     return mask
+
+
+def rewrite_trailer(path: str, data_size: int, header: dict[str, Any]) -> None:
+    """Replace the JSON trailer of ``path`` (data section kept) and truncate the file.
+
+    isx rewrites the trailer in place without truncating, which leaves a stale tail
+    when the JSON gets shorter; truncating gives the same bytes otherwise.
+    """
+    raw = encode_trailer(header)
+    with open(path, "r+b") as fh:
+        fh.seek(data_size)
+        fh.write(raw)
+        fh.truncate()
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 class AtomicFile:
@@ -173,7 +189,7 @@ class AtomicFile:
         fd, self.tmp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
         self.fh: BinaryIO | None = os.fdopen(fd, "w+b")
         try:  # mkstemp creates 0600; give the file the mode open() would have given it
-            os.chmod(self.tmp_path, 0o666 & ~_current_umask())
+            os.chmod(self.tmp_path, 0o666 & ~current_umask())
         except OSError:  # pragma: no cover - e.g. filesystems without modes
             pass
 

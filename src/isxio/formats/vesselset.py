@@ -34,11 +34,17 @@ from .cellset import (
     merged_statuses,
     pack_color,
     per_item_arrays,
-    rewrite_trailer,
     status_code,
 )
 from .common import SpacingInfo, TimingInfo
-from .container import ISX_PRODUCER, AtomicFile, Trailer, encode_trailer, read_trailer
+from .container import (
+    ISX_PRODUCER,
+    AtomicFile,
+    Trailer,
+    encode_trailer,
+    read_trailer,
+    rewrite_trailer,
+)
 
 __all__ = [
     "DIAMETER",
