@@ -311,7 +311,52 @@ class CellSetHeader:
 
 
 # ---------------------------------------------------------------------- reader
-class CellSetFile:
+class ItemSetMetadata:
+    """Per-item metadata shared by cell-set and vessel-set readers (``self.header``)."""
+
+    header: Any
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.header.names)
+
+    @property
+    def statuses(self) -> list[int]:
+        """Status codes: 0 accepted, 1 undecided, 2 rejected."""
+        return list(self.header.statuses)
+
+    @property
+    def status_names(self) -> list[str]:
+        """Statuses as 'accepted' / 'undecided' / 'rejected'."""
+        return self.header.status_names
+
+    @property
+    def colors(self) -> list[int]:
+        """Packed ARGB colours (see :func:`unpack_colors`)."""
+        return list(self.header.colors)
+
+    @property
+    def activity(self) -> list[bool]:
+        return list(self.header.activity)
+
+    @property
+    def timing(self) -> TimingInfo:
+        return self.header.timing
+
+    @property
+    def spacing(self) -> SpacingInfo:
+        return self.header.spacing
+
+    @property
+    def extra_properties(self) -> dict[str, Any] | None:
+        return self.header.extra_properties
+
+    @property
+    def efocus_values(self) -> list[int]:
+        return list(self.header.efocus_values)
+
+
+class CellSetFile(ItemSetMetadata):
     """A cell-set ``.isxd`` file opened for reading.
 
     Opening reads only the trailer and checks it against the data-section size.
@@ -356,45 +401,6 @@ class CellSetFile:
     @property
     def num_cells(self) -> int:
         return self.header.num_cells
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.header.names)
-
-    @property
-    def statuses(self) -> list[int]:
-        """Status codes: 0 accepted, 1 undecided, 2 rejected."""
-        return list(self.header.statuses)
-
-    @property
-    def status_names(self) -> list[str]:
-        """Statuses as 'accepted' / 'undecided' / 'rejected'."""
-        return self.header.status_names
-
-    @property
-    def colors(self) -> list[int]:
-        """Packed ARGB colours (see :func:`unpack_colors`)."""
-        return list(self.header.colors)
-
-    @property
-    def activity(self) -> list[bool]:
-        return list(self.header.activity)
-
-    @property
-    def timing(self) -> TimingInfo:
-        return self.header.timing
-
-    @property
-    def spacing(self) -> SpacingInfo:
-        return self.header.spacing
-
-    @property
-    def extra_properties(self) -> dict[str, Any] | None:
-        return self.header.extra_properties
-
-    @property
-    def efocus_values(self) -> list[int]:
-        return list(self.header.efocus_values)
 
     @property
     def cell_metrics(self) -> list[Any] | None:

@@ -26,6 +26,7 @@ from .cellset import (
     STATUS_NAMES,
     UNDECIDED,
     WHITE,
+    ItemSetMetadata,
     as_float32,
     checked_timing,
     efocus_values,
@@ -250,7 +251,7 @@ class VesselSetHeader:
 
 
 # ---------------------------------------------------------------------- reader
-class VesselSetFile:
+class VesselSetFile(ItemSetMetadata):
     """A vessel-set ``.isxd`` file opened for reading.
 
     Opening reads only the trailer and checks the data-section size exactly.  Arrays
@@ -298,42 +299,6 @@ class VesselSetFile:
     def kind(self) -> str:
         """'vessel diameter' or 'rbc velocity'."""
         return self.header.kind
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.header.names)
-
-    @property
-    def statuses(self) -> list[int]:
-        return list(self.header.statuses)
-
-    @property
-    def status_names(self) -> list[str]:
-        return self.header.status_names
-
-    @property
-    def colors(self) -> list[int]:
-        return list(self.header.colors)
-
-    @property
-    def activity(self) -> list[bool]:
-        return list(self.header.activity)
-
-    @property
-    def timing(self) -> TimingInfo:
-        return self.header.timing
-
-    @property
-    def spacing(self) -> SpacingInfo:
-        return self.header.spacing
-
-    @property
-    def extra_properties(self) -> dict[str, Any] | None:
-        return self.header.extra_properties
-
-    @property
-    def efocus_values(self) -> list[int]:
-        return list(self.header.efocus_values)
 
     @property
     def has_correlations(self) -> bool:
