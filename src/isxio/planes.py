@@ -22,7 +22,8 @@ from .formats.common import Ratio, Time, TimingInfo
 from .formats.frameheader import decode_header_fields
 from .formats.movie import MovieFile
 
-__all__ = ["SubMovie", "frame_times", "num_planes", "split_channels", "split_planes"]
+__all__ = ["SubMovie", "frame_offsets", "frame_times", "num_planes", "split_channels",
+           "split_planes"]
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -83,6 +84,25 @@ def frame_times(movie: MovieFile) -> np.ndarray:
     times = times.astype(np.float64)
     times[~valid] = np.nan
     return times
+
+
+def frame_offsets(movie: MovieFile) -> np.ndarray:
+    """Per-frame times in seconds from the movie's start (float64, NaN for invalid frames).
+
+    :func:`frame_times` relative to ``timing.start``, computed without the epoch so that
+    no precision is lost: with TSC timestamps the first valid frame sits at its nominal
+    offset and the others follow its hardware clock; otherwise ``i × period``.
+    """
+    timing = movie.timing
+    offsets = timing.offsets()
+    valid = movie.valid_mask
+    if movie.has_frame_timestamps and valid.any():
+        tsc = movie.tsc.astype(np.int64)
+        f0 = int(np.flatnonzero(valid)[0])
+        offsets = offsets[f0] + (tsc - tsc[f0]) / 1e6
+    offsets = offsets.astype(np.float64)
+    offsets[~valid] = np.nan
+    return offsets
 
 
 class SubMovie:
