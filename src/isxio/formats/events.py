@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -31,12 +31,13 @@ import numpy as np
 
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
 from . import _json
-from ._fields import Fields
+from ._fields import Fields, _describe
 from .common import Ratio, Time, TimingInfo
 from .container import ISX_PRODUCER, AtomicFile, Trailer, encode_trailer, read_trailer
 
 __all__ = [
     "DENSE",
+    "EVENT_METRIC_NAMES",
     "KINDS",
     "KIND_TYPES",
     "PACKET_DTYPE",
@@ -46,7 +47,9 @@ __all__ = [
     "EventsHeader",
     "EventsWriter",
     "collapse_channels",
+    "event_metrics_json",
     "isx_microseconds",
+    "parse_event_metrics",
     "write_v1_events_file",
 ]
 
@@ -64,6 +67,9 @@ V1_TYPES = (3, 5)
 DEFAULT_PERIOD = Ratio(1, 1000)
 _SIGN = np.uint32(0x80000000)
 _MAX_HEADER = 1 << 20  # sanity bound on a V1 channel header's JSON text
+#: Per-channel event metrics, in the order of a ``metrics`` entry (spec §7.2).
+EVENT_METRIC_NAMES = ("snr", "mad", "eventRate", "eventAmpMedian", "eventAmpSD",
+                      "riseMedian", "riseSD", "decayMedian", "decaySD")
 
 
 def _at(f: Fields, name: str, index: int, value: Any) -> Fields:
@@ -212,6 +218,107 @@ class EventsHeader:
                    producer=producer if isinstance(producer, dict) else {},
                    v1_timing=timing, channel_offsets=where, analog=analog,
                    data_type=data_type)
+
+
+# ---------------------------------------------------------------------- metrics
+def _metric_row(f: Fields, index: int, entry: Any) -> np.ndarray:
+    """One ``metrics`` entry -> 9 float64 values (NaN for null; all NaN for ``{}``/null)."""
+    key = f"metrics[{index}]"
+    width = len(EVENT_METRIC_NAMES)
+    row = np.full(width, np.nan)
+    if entry is None or entry == {}:
+        return row
+    if not isinstance(entry, list):
+        raise f.error("malformed event metrics entry", key=key,
+                      expected=f"{{}}, null or an array of {width} numbers",
+                      found=_describe(entry))
+    if len(entry) < width:
+        raise f.error("event metrics entry is too short", key=key,
+                      expected=f"{width} numbers ({', '.join(EVENT_METRIC_NAMES)})",
+                      found=f"{len(entry)} elements")
+    if len(entry) > width:
+        warnings.warn(f"{f.path}: {key} holds {len(entry)} values; only the first {width} "
+                      "are known metrics (isx ignores the rest too)", IsxFormatWarning,
+                      stacklevel=4)
+    for j, value in enumerate(entry[:width]):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise f.error("wrong JSON type", key=f"{key}[{j}]",
+                          expected=f"a number or null ({EVENT_METRIC_NAMES[j]})",
+                          found=_describe(value))
+        row[j] = float(value)
+    return row
+
+
+def parse_event_metrics(f: Fields, metrics: Any, num_channels: int) -> np.ndarray | None:
+    """The ``metrics`` JSON value as a float64 array ``(num_channels, 9)``, or None.
+
+    Columns follow :data:`EVENT_METRIC_NAMES`.  ``null`` values read as NaN, and so do
+    channels whose entry is ``{}`` or null or that have no entry (isx's properties
+    export prints 0 for those).  ``null`` or ``[]`` (no metrics at all) gives None.
+    Entries past the last channel are ignored with a warning, as are values past the
+    ninth; as in isxcore, an entry shorter than 9 values or holding a non-number is
+    an error (:class:`~isxio.errors.IsxFormatError` naming the key).  Values are
+    the stored (double) ones; isxcore narrows them to float32 when it reads them.
+    """
+    if metrics is None or (isinstance(metrics, list) and not metrics):
+        return None
+    if not isinstance(metrics, list):
+        raise f.error("wrong JSON type", key="metrics", expected="null or an array",
+                      found=_describe(metrics))
+    if len(metrics) > num_channels:
+        warnings.warn(f"{f.path}: metrics has {len(metrics)} entries for {num_channels} "
+                      "channel(s); the extra entries are ignored", IsxFormatWarning,
+                      stacklevel=3)
+    out = np.full((num_channels, len(EVENT_METRIC_NAMES)), np.nan)
+    for i, entry in enumerate(metrics[:num_channels]):
+        out[i] = _metric_row(f, i, entry)
+    return out
+
+
+def _metrics_table(values: Any, num_channels: int) -> np.ndarray:
+    """(channels, 9) float64 from an array-like or a mapping name -> per-channel values."""
+    width = len(EVENT_METRIC_NAMES)
+    if isinstance(values, Mapping):
+        unknown = sorted(set(values) - set(EVENT_METRIC_NAMES))
+        if unknown:
+            raise IsxWriteError(f"unknown event metric(s) {unknown}; known: "
+                                f"{list(EVENT_METRIC_NAMES)}")
+        table = np.full((num_channels, width), np.nan)
+        for j, name in enumerate(EVENT_METRIC_NAMES):
+            if name in values:
+                column = np.asarray(values[name], dtype=np.float64)
+                if column.shape != (num_channels,):
+                    raise IsxWriteError(f"metric {name!r} has shape {column.shape}; "
+                                        f"expected ({num_channels},), one per channel")
+                table[:, j] = column
+        return table
+    try:
+        table = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise IsxWriteError(f"channel metrics must be numbers: {exc}") from None
+    if table.shape != (num_channels, width):
+        raise IsxWriteError(f"channel metrics have shape {table.shape}; expected "
+                            f"({num_channels}, {width}): one row per channel, columns "
+                            f"{', '.join(EVENT_METRIC_NAMES)}")
+    return table
+
+
+def event_metrics_json(values: Any, num_channels: int) -> list[Any]:
+    """Per-channel metrics -> the ``metrics`` JSON value isxcore stores (spec §7.2).
+
+    ``values`` is an array-like ``(num_channels, 9)`` (columns
+    :data:`EVENT_METRIC_NAMES`) or a mapping metric name -> ``(num_channels,)``
+    values (missing metrics are NaN).  NaN is written as ``null``; a channel whose
+    metrics are all NaN is written ``{}`` (no metrics).  Infinite values are refused:
+    the JSON dialect cannot hold them.
+    """
+    table = _metrics_table(values, num_channels)
+    if np.isinf(table).any():
+        raise IsxWriteError("channel metrics must be finite or NaN (JSON has no infinity)")
+    return [{} if np.isnan(row).all() else
+            [None if np.isnan(v) else float(v) for v in row] for row in table]
 
 
 # ---------------------------------------------------------------------- reading
@@ -422,6 +529,22 @@ class EventsFile:
     def metrics(self) -> Any:
         """The raw ``metrics`` JSON value (None when absent or null)."""
         return self.header.metrics
+
+    @cached_property
+    def channel_metrics(self) -> np.ndarray | None:
+        """Per-channel event metrics: float64 ``(num_channels, 9)``, or None if none stored.
+
+        Columns follow :data:`EVENT_METRIC_NAMES` (snr, mad, eventRate, ...); NaN where
+        a value is null or a channel has no metrics (see :func:`parse_event_metrics`).
+        """
+        return parse_event_metrics(self.trailer.fields, self.header.metrics, self.num_channels)
+
+    def metrics_dict(self) -> dict[str, np.ndarray] | None:
+        """:attr:`channel_metrics` as ``{metric name: (num_channels,) float64}``, or None."""
+        table = self.channel_metrics
+        if table is None:
+            return None
+        return {name: table[:, j].copy() for j, name in enumerate(EVENT_METRIC_NAMES)}
 
     @cached_property
     def timing(self) -> TimingInfo:
@@ -667,6 +790,12 @@ class EventsWriter:
         End of the listening window (default: isx's rule above).
     metrics, extra_properties
         Raw ``metrics`` and ``extraProperties`` JSON values (default null).
+    channel_metrics
+        Per-channel event metrics, stored as ``metrics`` the way isxcore does (see
+        :func:`event_metrics_json`): an array ``(channels, 9)`` in the order of
+        :data:`EVENT_METRIC_NAMES` or a mapping name -> per-channel values.  Floats
+        are stored as ``%.15g`` (isxcore's JSON), so they read back to 15 significant
+        digits.  Excludes ``metrics``.
     """
 
     def __init__(self, path: str | os.PathLike[str], timing: TimingInfo,
@@ -674,7 +803,11 @@ class EventsWriter:
                  overwrite: bool = False, signal_steps: Sequence[Ratio] | None = None,
                  signal_types: Sequence[int] | None = None, global_end: Time | None = None,
                  metrics: Any = None, extra_properties: Any = None,
-                 producer: dict[str, Any] | None = None) -> None:
+                 producer: dict[str, Any] | None = None, channel_metrics: Any = None) -> None:
+        if channel_metrics is not None:
+            if metrics is not None:
+                raise IsxWriteError("give either metrics (raw JSON) or channel_metrics")
+            metrics = event_metrics_json(channel_metrics, len(channel_names))
         if kind not in KIND_TYPES:
             raise IsxWriteError(f"kind must be one of {sorted(KIND_TYPES)}, got {kind!r}")
         names = tuple(str(n) for n in channel_names)
