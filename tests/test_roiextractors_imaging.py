@@ -146,6 +146,13 @@ def test_dropped_frames_with_hardware_timestamps(tmp_path):
     np.testing.assert_array_equal(valid.get_samples([3, 0]), frames[~invalid][[3, 0]])
     np.testing.assert_allclose(valid.get_native_timestamps(), stamps[~invalid], atol=1e-9)
     assert not valid.get_invalid_sample_mask().any()
+    intervals = ours.get_invalid_intervals()
+    period = 1 / ours.get_sampling_frequency()
+    assert [reason for *_, reason in intervals] == ["dropped"] * 3
+    np.testing.assert_allclose([i[:2] for i in intervals],
+                               [(stamps[0], stamps[0] + period), (stamps[4], stamps[5] + period),
+                                (stamps[11], stamps[11] + period)])
+    assert valid.get_invalid_intervals() == intervals
     # TSCs: 5_000_000 + i*50_000 + i%3 µs; the first valid frame (1) sits at 1 period
     assert stamps[1] == pytest.approx(ours.get_native_timestamps()[1])
     assert stamps[2] - stamps[1] == pytest.approx(0.050001, abs=1e-9)
@@ -245,3 +252,21 @@ def test_spacing_of_synthetic_movie(tmp_path):
                 spacing=SpacingInfo(3, 4, (Ratio(2, 1), Ratio(2, 1))))
     ours = InscopixImagingExtractor(path)
     assert ours.get_image_shape() == (3, 4) and ours.get_dtype() == np.float32
+
+
+def test_cropped_and_blank_runs_are_reported_with_their_reason(tmp_path):
+    path = tmp_path / "crop.isxd"
+    timing = TimingInfo(10, Ratio(1, 10), Time(Ratio(1_000, 1)), dropped=(8,),
+                        cropped=((2, 4),), blank=(6,))
+    write_movie(path, np.ones((10, 2, 3), np.uint16), timing=timing)
+    theirs = isx.Movie.read(str(path))
+    assert list(theirs.timing.cropped) == [(2, 4)] and list(theirs.timing.blank) == [6]
+    ours = InscopixImagingExtractor(path)
+    np.testing.assert_array_equal(ours.get_invalid_sample_mask(),
+                                  ~np.array(theirs.timing.get_valid_samples_mask(), bool))
+    np.testing.assert_array_equal(ours.get_series(), _isx_frames(theirs, range(10)))
+    got = ours.get_invalid_intervals()
+    assert [r for *_, r in got] == ["cropped", "blank", "dropped"]
+    np.testing.assert_allclose([g[:2] for g in got], [(0.2, 0.5), (0.6, 0.7), (0.8, 0.9)])
+    kept = InscopixImagingExtractor(path, exclude_invalid_samples=True)
+    np.testing.assert_allclose(kept.get_native_timestamps(), [0, 0.1, 0.5, 0.7, 0.9])

@@ -143,6 +143,8 @@ def test_synthetic_cell_set_with_dropped_samples_and_statuses(tmp_path):
     np.testing.assert_array_equal(sliced.get_traces(), ours.get_traces()[1:4])
     picked = ours.select_rois(["C", "A"])
     np.testing.assert_array_equal(picked.get_roi_image_masks()[:, :, 0], images[2])
+    # properties follow the ROIs (roiextractors 0.10 alone returns A's and B's statuses)
+    assert list(picked.get_property("cell_status", ["C", "A"])) == ["undecided", "rejected"]
 
 
 def test_duplicate_cell_names_stay_distinct(tmp_path):

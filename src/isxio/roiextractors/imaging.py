@@ -20,7 +20,7 @@ from roiextractors import ImagingExtractor
 from .._lazy import RecordArray
 from ..api import open as open_file
 from ..errors import IsxTypeError
-from ..formats.common import Time
+from ..formats.common import Time, TimingInfo
 from ..formats.movie import MovieFile
 from ..planes import SubMovie, channel_pattern, frame_offsets, num_planes, split_planes
 from ..series import ConcatArray, MovieSeries
@@ -41,6 +41,7 @@ class _Member:
     valid: np.ndarray  #: True where every plane's frame is stored and valid
     rate: float  #: samples per second
     efocus: list[int | None]
+    labels: np.ndarray  #: why a sample is invalid ("dropped", ...; "" when valid)
 
     @property
     def start(self) -> Fraction:
@@ -49,7 +50,7 @@ class _Member:
     def restrict(self, keep: np.ndarray) -> _Member:
         planes = [_remap(p, p.index_map[keep]) for p in self.planes]
         return _Member(self.movie, planes, self.offsets[keep], self.valid[keep], self.rate,
-                       self.efocus)
+                       self.efocus, self.labels[keep])
 
 
 def _remap(arr: RecordArray, index_map: np.ndarray) -> RecordArray:
@@ -63,6 +64,17 @@ def _strided(movie: MovieFile, phase: int, stride: int, length: int) -> RecordAr
     index = movie._index[phase::stride]
     index = np.concatenate([index, np.full(length - len(index), -1, np.int64)])
     return _remap(movie.data, index)
+
+
+def sample_labels(timing: TimingInfo) -> np.ndarray:
+    """Per sample: "dropped", "cropped", "blank", or "" for a valid sample."""
+    labels = np.full(timing.num_samples, "", dtype="U7")
+    for first, last in timing.cropped:
+        labels[first:last + 1] = "cropped"
+    for name, indices in (("dropped", timing.dropped), ("blank", timing.blank)):
+        idx = np.asarray(indices, dtype=np.int64)
+        labels[idx[idx < timing.num_samples]] = name
+    return labels
 
 
 def _phases(movie: MovieFile, plane: int | None, channel: str | None
@@ -111,11 +123,16 @@ def _member(movie: MovieFile, plane: int | None, channel: str | None) -> _Member
     first = all_offsets[phases[0]::stride]
     offsets[:len(first)] = first
     offsets[~valid] = np.nan
+    labels = np.full(n, "missing", dtype="U7")  # a partial last volume lacks frames
+    for phase in phases:
+        own = sample_labels(movie.timing)[phase::stride]
+        labels[:len(own)] = np.where(labels[:len(own)] == "missing", own, labels[:len(own)])
+    labels[valid] = ""
     if stride == 1:
         rate = movie.timing.sampling_rate
     else:
         rate = SubMovie(movie, phases[0], stride, "").timing.sampling_rate
-    return _Member(movie, arrays, offsets, valid, rate, focus)
+    return _Member(movie, arrays, offsets, valid, rate, focus, labels)
 
 
 def _fill_invalid(offsets: np.ndarray, period: float) -> np.ndarray:
@@ -168,18 +185,21 @@ class InscopixImagingExtractor(InscopixMetadataMixin, ImagingExtractor):
         if len({len(m.planes) for m in members}) != 1:
             raise IsxTypeError(paths[0], "the files of the series have different numbers "
                                "of planes", found=[len(m.planes) for m in members])
-        self._full_valid = np.concatenate([m.valid for m in members])
+        origin = members[0].start
+        offsets = np.concatenate([m.offsets + float(m.start - origin) for m in members])
+        valid = np.concatenate([m.valid for m in members])
+        self._rate = members[0].rate
+        self._all_labels = np.concatenate([m.labels for m in members])
+        self._all_offsets = _fill_invalid(offsets, 1.0 / self._rate)
+        keep = valid if exclude_invalid_samples else np.ones(len(valid), bool)
         if exclude_invalid_samples:
             members = [m.restrict(np.flatnonzero(m.valid)) for m in members]
         self._members = members
-        origin = members[0].start
-        self._offsets = np.concatenate([m.offsets + float(m.start - origin) for m in members])
-        self._valid = np.concatenate([m.valid for m in members])
-        self._rate = members[0].rate
+        self._valid = valid[keep]
+        self._native = self._all_offsets[keep]
         self._frames = [p[0] if len(members) == 1 else ConcatArray(p)
                         for p in zip(*(m.planes for m in members), strict=True)]
         self.is_volumetric = len(self._frames) > 1
-        self._timestamps: np.ndarray | None = None
 
     @staticmethod
     def _open_movie(path: PathLike) -> MovieFile:
@@ -235,13 +255,26 @@ class InscopixImagingExtractor(InscopixMetadataMixin, ImagingExtractor):
         ``start + k × period``; dropped frames get times interpolated between their
         valid neighbours.
         """
-        if self._timestamps is None:
-            self._timestamps = _fill_invalid(self._offsets, 1.0 / self._rate)
-        return self._timestamps[start_sample:end_sample].copy()
+        return self._native[start_sample:end_sample].copy()
 
     def get_invalid_sample_mask(self) -> np.ndarray:
         """True for samples that are dropped, cropped or blank (zeros in the data)."""
         return ~self._valid
+
+    def get_invalid_intervals(self) -> list[tuple[float, float, str]]:
+        """Runs of invalid samples as ``(start_s, stop_s, reason)``, seconds from the start.
+
+        Reasons: "dropped", "cropped", "blank" (and "missing" for the frames a partial
+        last volume lacks).  Listed whether or not ``exclude_invalid_samples`` removed
+        those samples; a run ends one sample period after its last sample.
+        """
+        labels, times = self._all_labels, self._all_offsets
+        edges = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+        starts = np.concatenate([[0], edges])
+        stops = np.concatenate([edges, [len(labels)]])
+        period = 1.0 / self._rate
+        return [(float(times[a]), float(times[b - 1] + period), str(labels[a]))
+                for a, b in zip(starts, stops, strict=True) if len(labels) and labels[a]]
 
     def select_plane(self, plane_index: int) -> InscopixImagingExtractor:
         """Plane ``plane_index`` (0-based) of a volumetric extractor, read on its own."""

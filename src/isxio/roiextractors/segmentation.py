@@ -21,6 +21,7 @@ from ..errors import IsxFormatWarning, IsxTypeError
 from ..formats.cellset import STATUS_NAMES, CellSetFile
 from ..formats.common import Time
 from ._metadata import InscopixMetadataMixin
+from ._subset import PropertySubsetMixin
 
 __all__ = ["CELL_METRIC_PROPERTIES", "InscopixSegmentationExtractor"]
 
@@ -65,7 +66,8 @@ def _metric_values(metrics: list[Any], position: int, sub: str | None) -> np.nda
     return out
 
 
-class InscopixSegmentationExtractor(InscopixMetadataMixin, SegmentationExtractor):
+class InscopixSegmentationExtractor(PropertySubsetMixin, InscopixMetadataMixin,
+                                    SegmentationExtractor):
     """An Inscopix cell set (``.isxd``) as a roiextractors SegmentationExtractor.
 
     Parameters
