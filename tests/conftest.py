@@ -48,7 +48,7 @@ def _open_fds() -> set[str]:
 
 @pytest.fixture(autouse=True)
 def no_leaked_file_handles():
-    """Fail a test that leaves an Inscopix file open (memory maps don't hold descriptors)."""
+    """Fail a test that leaves an Inscopix file open (a live memory map holds one too)."""
     before = _open_fds()
     yield
     leaked = _open_fds() - before

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["HEADER_FIELDS", "decode_header_fields"]
+__all__ = ["HEADER_FIELDS", "HEADER_PIXELS", "decode_header_fields", "encode_header_fields"]
 
 #: field name -> (first header pixel, number of bytes)
 HEADER_FIELDS: dict[str, tuple[int, int]] = {
@@ -24,6 +24,7 @@ HEADER_FIELDS: dict[str, tuple[int, int]] = {
     "tsc": (1272, 8),
 }
 SYNC_PIXEL, SYNC_WORD = 0, 0x0A0
+HEADER_PIXELS = 2560  #: uint16 values in a frame header (and in a footer)
 
 
 def decode_header_fields(headers: np.ndarray) -> dict[str, np.ndarray]:
@@ -40,3 +41,18 @@ def decode_header_fields(headers: np.ndarray) -> dict[str, np.ndarray]:
             value |= (pixels[..., n] >> np.uint64(4)) << np.uint64(8 * n)
         out[name] = value
     return out
+
+
+def encode_header_fields(**fields: int) -> np.ndarray:
+    """A frame header ``(2560,)`` uint16 with the sync word and the given fields set.
+
+    The inverse of :func:`decode_header_fields`: each byte of a field goes to bits
+    4-11 of its pixel, least significant byte first (e.g. ``tsc=..., efocus=...``).
+    """
+    header = np.zeros(HEADER_PIXELS, np.uint16)
+    header[SYNC_PIXEL] = SYNC_WORD
+    for name, value in fields.items():
+        first, size = HEADER_FIELDS[name]
+        for n in range(size):
+            header[first + n] = ((int(value) >> (8 * n)) & 0xFF) << 4
+    return header

@@ -61,8 +61,12 @@ def nwbfile_entries(meta: dict[str, Any], what: str) -> dict[str, Any]:
 def device_key(meta: dict[str, Any]) -> str:
     """The registry key of the microscope: one entry per serial number."""
     serial = meta.get("device", {}).get("device_serial_number")
-    return f"inscopix_{re.sub(r'[^0-9A-Za-z]+', '_', str(serial)).lower()}" if serial \
-        else "inscopix_microscope"
+    return f"inscopix_{_slug(serial).lower()}" if serial else "inscopix_microscope"
+
+
+def _slug(value: Any) -> str:
+    """``value`` with every run of other characters than letters and digits as ``_``."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(value)).strip("_")
 
 
 def device_entries(meta: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -70,7 +74,9 @@ def device_entries(meta: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str,
     device = meta.get("device", {})
     key = device_key(meta)
     model = device.get("device_name")
-    entry: dict[str, Any] = {"name": "Microscope"}
+    serial = device.get("device_serial_number")
+    # one device per serial number, named so that two microscopes never share a name
+    entry: dict[str, Any] = {"name": f"Microscope_{_slug(serial)}" if serial else "Microscope"}
     parts = [f"Inscopix {model}" if model else "Inscopix microscope"]
     if device.get("acquisition_software_version"):
         parts.append(f"acquisition software {device['acquisition_software_version']}")
@@ -78,7 +84,7 @@ def device_entries(meta: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str,
     if device.get("device_serial_number"):
         entry["serial_number"] = str(device["device_serial_number"])
     models: dict[str, Any] = {}
-    model_key = f"{key}_model"
+    model_key = f"inscopix_{_slug(model or 'microscope').lower()}_model"  # shared by model
     models[model_key] = {"name": str(model) if model else "Inscopix microscope",
                          "manufacturer": "Inscopix",
                          "description": f"Inscopix {model or 'microscope'} (model as the "
@@ -130,8 +136,8 @@ def subject_entries(meta: dict[str, Any]) -> dict[str, Any]:
             out["date_of_birth"] = dob
         else:
             notes.append(f"date of birth as recorded: {subject['date_of_birth']}")
-    if subject.get("weight"):
-        out["weight"] = str(subject["weight"])
+    if subject.get("weight"):  # NWB wants "<number> <unit>"; the files give no unit
+        notes.append(f"weight as recorded: {subject['weight']} (unit not stated in the file)")
     if subject.get("description"):
         notes.insert(0, str(subject["description"]))
     if notes:
