@@ -57,3 +57,25 @@ def test_core_import_needs_numpy_only():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]", f"optional libraries imported at import time: {out}"
+
+
+def test_nwb_layer_never_imports_isx(tmp_path):
+    """The extractors and interfaces read files themselves: isx is a test-only oracle."""
+    pytest.importorskip("neuroconv")
+    code = f"""
+import sys
+import numpy as np
+from isxio.examples import make_example_session
+paths = make_example_session({str(tmp_path)!r}, full=True)
+from isxio.roiextractors import (InscopixEventsExtractor, InscopixImagingExtractor,
+                                 InscopixSegmentationExtractor)
+InscopixImagingExtractor(paths["movie"]).get_series(0, 2)
+InscopixSegmentationExtractor(paths["cellset"]).get_traces()
+InscopixEventsExtractor(paths["events"]).get_events()
+from isxio.neuroconv import InscopixSessionConverter
+InscopixSessionConverter({str(tmp_path)!r}).get_metadata()
+print("isx" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    assert out == "False"
