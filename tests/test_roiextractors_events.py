@@ -65,7 +65,9 @@ def assert_matches_isx(path: Path) -> InscopixEventsExtractor:
                                                           rel=1e-12)
     assert ours.get_num_samples() == es.timing.num_samples
     naive = ours.get_start_time().replace(tzinfo=None)  # isx: naive local wall time
-    assert abs(naive - es.timing.start.to_datetime()) <= dt.timedelta(microseconds=1)
+    # isx converts through double seconds: 1 µs, or a few float64 steps far from 1970
+    step = math.ulp(abs(naive - dt.datetime(1970, 1, 1)).total_seconds()) * 4
+    assert abs(naive - es.timing.start.to_datetime()) <= dt.timedelta(seconds=max(1e-6, step))
     del es
     return ours
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import numpy as np
 import pytest
@@ -103,6 +104,10 @@ def test_metadata_keys_as_the_isx_backed_extractor(realdata, name):
     from roiextractors import InscopixImagingExtractor as IsxBacked
 
     path = str(realdata / name)
+    if sys.version_info >= (3, 13):  # what the isx-backed class gets wrong, first of all
+        with pytest.raises(ImportError, match="isx package only supports"):
+            IsxBacked(path)
+        return
     theirs = IsxBacked(path)._get_metadata()
     ours = InscopixImagingExtractor(path, plane=0)._get_metadata()
     for section in ("device", "subject", "session", "probe"):

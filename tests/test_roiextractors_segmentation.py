@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import numpy as np
 import pytest
@@ -68,6 +69,10 @@ def test_what_the_isx_backed_class_gets_wrong(realdata):
     from roiextractors import InscopixSegmentationExtractor as IsxBacked
 
     path = str(realdata / "cellset.isxd")
+    if sys.version_info >= (3, 13):  # the isx-backed class refuses Python 3.13 outright
+        with pytest.raises(ImportError, match="isx package only supports"):
+            IsxBacked(path)
+        return
     theirs, ours = IsxBacked(path), InscopixSegmentationExtractor(path)
     # theirs: (columns, rows) frame shape and (rois, time) traces, never registered
     assert theirs.get_frame_shape() == ours.get_frame_shape()[::-1]
@@ -98,8 +103,8 @@ def test_empty_cell_set_is_a_valid_empty_extractor(realdata):
     assert ours.get_roi_image_masks().shape == (4, 5, 0)
     assert ours.get_roi_pixel_masks() == []
     assert ours.get_property("cell_status", []).shape == (0,)
-    with pytest.raises(ValueError):  # the isx-backed class cannot even return its traces
-        IsxBacked(path).get_traces()
+    with pytest.raises(ValueError if sys.version_info < (3, 13) else ImportError):
+        IsxBacked(path).get_traces()  # it cannot even return its traces (or refuses 3.13)
 
 
 @pytest.mark.realdata
