@@ -257,6 +257,23 @@ class EventSet(_FileBacked):
         reader = self._require_reader()
         return reader.channel_data(check_index(index, reader.num_channels, "cell"))
 
+    def get_cell_metrics(self, index: int) -> dict[str, float] | None:
+        """The event metrics of a cell: ``{name: value}`` (isxio only: isx has no getter).
+
+        Names follow :data:`isxio.formats.events.EVENT_METRIC_NAMES` (``snr``, ``mad``,
+        ``eventRate``, ...); values are the stored doubles, NaN where a value is null or
+        the cell has no metrics.  None when the file stores no metrics.  isx shows only
+        ``snr`` and ``eventRate``, in ``export_event_set_to_csv(output_props_file=...)``.
+        """
+        from ..formats.events import EVENT_METRIC_NAMES
+
+        reader = self._require_reader()
+        i = check_index(index, reader.num_channels, "cell")
+        table = reader.channel_metrics
+        if table is None:
+            return None
+        return dict(zip(EVENT_METRIC_NAMES, table[i].tolist(), strict=True))
+
     def set_cell_data(self, index: int, offsets: np.ndarray, amplitudes: np.ndarray) -> None:
         writer = self._require_writer("cell data")
         if len(offsets) != len(amplitudes):

@@ -25,11 +25,15 @@ __all__ = [
     "export_gpio_set_to_csv",
     "export_gpio_to_isxd",
     "ratio_seconds",
+    "series_metrics",
 ]
 
 US = 1_000_000
+#: GPIO acquisition files: nVista 3 / nVoke 2, nVoke 1, nVista 2 (HDF5, needs h5py).
+GPIO_EXTENSIONS = (".gpio", ".raw", ".hdf5")
 IMU_ACC_SCALE = np.float32(16384.0)
 _SET_TIME_REFS = ("start", "unix")
+_GPIO_KINDS = ("gpio", "imu", "nvoke", "nvista2")
 
 
 # ------------------------------------------------------------------ exact times
@@ -90,7 +94,7 @@ class _ChannelSet:
 
 def _open_set(path: str, kinds: Sequence[str]) -> _ChannelSet:
     ext = os.path.splitext(path)[1].lower()
-    if ext in (".gpio", ".raw"):
+    if ext in GPIO_EXTENSIONS:
         from ..formats.gpio import GpioFile
 
         reader: Any = GpioFile(path)
@@ -99,8 +103,6 @@ def _open_set(path: str, kinds: Sequence[str]) -> _ChannelSet:
         from ..formats.imu import ImuFile
 
         reader, kind = ImuFile(path), "imu"
-    elif ext == ".hdf5":
-        raise IsxFormatError(path, "nVista 2 .hdf5 GPIO files are not supported by isxio")
     else:
         from ..formats.events import EventsFile
 
@@ -187,6 +189,77 @@ def _sparse_rows(sets: Sequence[_ChannelSet], base: Ratio | None, amplitude: boo
             yield ", ".join([t, *row])
 
 
+# ------------------------------------------------------------------ properties file
+#: Columns of ``EVENT_METRIC_NAMES`` that isx's properties file shows: snr, eventRate.
+PROPS_METRICS = (0, 2)
+PROPS_HEADER = "Name,SNR,EventRate(Hz)"
+
+
+def _file_metrics(src: _ChannelSet) -> np.ndarray | None:
+    """SNR and event rate per channel as isxcore holds them: float32 ``(channels, 2)``.
+
+    None when the file stores no metrics.  A channel whose entry is ``{}`` or null, or
+    that has no entry, counts as 0; a null value inside an entry is NaN (spec §7.2).
+    Malformed metrics raise :class:`~isxio.errors.IsxFormatError` (isx fails too).
+    """
+    table = src.reader.channel_metrics
+    if table is None:
+        return None
+    raw = src.reader.metrics
+    listed = np.array([i < len(raw) and isinstance(raw[i], list)
+                       for i in range(len(table))], bool)
+    values = np.where(listed[:, None], table[:, PROPS_METRICS], 0.0)
+    with np.errstate(over="ignore"):
+        return values.astype(np.float32)
+
+
+def series_metrics(sets: Sequence[_ChannelSet]) -> np.ndarray | None:
+    """SNR and event rate of a series as isx prints them: float32 ``(channels, 2)``.
+
+    Each file's values are weighted by its share of the series' duration: files in
+    time order, ``acc += float32(value * (duration / total))`` in float32, durations
+    ``num_samples * period`` in doubles.  A file without metrics counts as zeros.  None
+    when the first file in time order has none (isx then writes the ``Name`` column
+    alone, whatever the later files hold).
+    """
+    per_file = [_file_metrics(src) for src in sets]
+    order = sorted(range(len(sets)), key=lambda i: sets[i].timing.start.secs_since_epoch.fraction)
+    if per_file[order[0]] is None:
+        return None
+    durations = [np.float64(sets[i].timing.duration) for i in order]
+    total = np.float64(0.0)
+    for d in durations:
+        total += d
+    acc = np.zeros((len(sets[0].names), len(PROPS_METRICS)), np.float32)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for i, d in zip(order, durations, strict=True):
+            m = per_file[i] if per_file[i] is not None else np.zeros_like(acc)
+            acc = acc + (m.astype(np.float64) * (d / total)).astype(np.float32)
+    return acc
+
+
+def _g6(values: np.ndarray) -> list[str]:
+    """C ``%g`` of float32 values (6 significant digits; ``-nan`` for a negative NaN)."""
+    flat = np.asarray(values, np.float32).ravel()
+    neg = np.signbit(flat)
+    return ["-nan" if n and v != v else f"{v:g}"
+            for v, n in zip(flat.tolist(), neg.tolist(), strict=True)]
+
+
+def _props_lines(sets: Sequence[_ChannelSet]) -> list[str]:
+    """The properties CSV: ``Name`` alone, or ``Name,SNR,EventRate(Hz)`` with metrics."""
+    names = sets[0].names
+    for src in sets[1:]:
+        if src.names != names:
+            raise IsxFormatError(src.path, "Events series member with mismatching channels",
+                                 key="channel list", expected=names, found=src.names)
+    metrics = series_metrics(sets)
+    if metrics is None:
+        return ["Name", *names]
+    cells = np.asarray(_g6(metrics), dtype=object).reshape(metrics.shape).tolist()
+    return [PROPS_HEADER, *(",".join([n, *row]) for n, row in zip(names, cells, strict=True))]
+
+
 def export_event_set_to_csv(input_event_set_files: Any, output_csv_file: str,
                             time_ref: str = "start", output_props_file: str = "",
                             sparse_output: bool = True, write_amplitude: bool = True) -> None:
@@ -201,7 +274,9 @@ def export_event_set_to_csv(input_event_set_files: Any, output_csv_file: str,
     time_ref : {'start', 'unix'}
         Seconds since the start of the first event set, or since the Unix epoch.
     output_props_file
-        Optional CSV of cell names (``Name`` column).
+        Optional CSV of cell properties: ``Name``, plus ``SNR`` and ``EventRate(Hz)``
+        when the event sets store metrics (one row per cell; with several files the
+        duration-weighted mean, exactly as isx computes and prints it).
     sparse_output
         True: a grid with one row per sample and one column per cell (0 where no
         event); False: one row per event (``Time (s), Cell Name[, Value]``).
@@ -214,6 +289,7 @@ def export_event_set_to_csv(input_event_set_files: Any, output_csv_file: str,
     for out in (output_csv_file, output_props_file):
         if out:
             check_new_output(out)
+    props_lines = _props_lines(sets) if output_props_file else []
     base = sets[0].start if time_ref == "start" else None
     names = sets[0].names
     with TextOutput(output_csv_file) as out:
@@ -226,8 +302,7 @@ def export_event_set_to_csv(input_event_set_files: Any, output_csv_file: str,
             out.lines(_dense_rows(sets, base, write_amplitude))
     if output_props_file:
         with TextOutput(output_props_file) as props:
-            props.line("Name")
-            props.lines(names)
+            props.lines(props_lines)
 
 
 # ------------------------------------------------------------------ GPIO / IMU
@@ -266,8 +341,9 @@ def export_gpio_set_to_csv(input_gpio_set_files: Any, output_csv_file: str,
                            inter_isxd_file_dir: str = "/tmp", time_ref: str = "start") -> None:
     """Export GPIO or IMU data to a CSV file (as ``isx``).
 
-    Accepts ``.gpio``/``.raw`` acquisition files, ``.imu`` files and their converted
-    ``.isxd`` files.  GPIO: ``Time (s), Channel Name, Value`` rows, channel-major.
+    Accepts ``.gpio``/``.raw``/``.hdf5`` (nVista 2, needs ``isxio[hdf5]``) acquisition
+    files, ``.imu`` files and their converted ``.isxd`` files.
+    GPIO: ``Time (s), Channel Name, Value`` rows, channel-major.
     IMU (when the first input is IMU): one row per accelerometer/orientation sample,
     magnetometer columns on the first rows.
 
@@ -286,7 +362,7 @@ def export_gpio_set_to_csv(input_gpio_set_files: Any, output_csv_file: str,
     del inter_isxd_file_dir
     time_ref = _time_ref(time_ref)
     paths = as_file_list(input_gpio_set_files, "input GPIO files")
-    sets = [_open_set(p, ("gpio", "imu", "nvoke")) for p in paths]
+    sets = [_open_set(p, _GPIO_KINDS) for p in paths]
     check_new_output(output_csv_file)
     imu = sets[0].kind == "imu"
     if any((s.kind == "imu") != imu for s in sets):
@@ -298,10 +374,11 @@ def export_gpio_set_to_csv(input_gpio_set_files: Any, output_csv_file: str,
 
 
 def export_gpio_to_isxd(input_gpio_file: str, output_isxd_dir: str) -> None:
-    """Convert a ``.gpio``/``.raw``/``.imu`` file to an event-based ``.isxd`` (as ``isx``).
+    """Convert a GPIO (``.gpio``/``.raw``/``.hdf5``) or ``.imu`` file to an ``.isxd`` (as isx).
 
-    The output is ``<output_isxd_dir>/<name>_gpio.isxd`` (``_imu.isxd`` for IMU
-    files, as isx names them), with the packets in isx's write order.
+    The output is ``<output_isxd_dir>/<name>_gpio.isxd`` (``_imu.isxd`` for IMU files,
+    ``<name>.isxd`` for nVista 2 ``.hdf5`` files, as isx names them), with the packets
+    in isx's write order.
 
     Parameters
     ----------
@@ -314,13 +391,15 @@ def export_gpio_to_isxd(input_gpio_file: str, output_isxd_dir: str) -> None:
     from ..formats.events import EventsWriter
 
     path = as_file_list(input_gpio_file, "input GPIO file")[0]
-    if os.path.splitext(path)[1].lower() not in (".gpio", ".raw", ".imu"):
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (*GPIO_EXTENSIONS, ".imu"):
         raise IsxFormatError(path, "not a GPIO/IMU acquisition file",
-                             expected=".gpio, .raw or .imu", found=os.path.splitext(path)[1])
-    reader = _open_set(path, ("gpio", "imu", "nvoke")).reader
+                             expected=", ".join((*GPIO_EXTENSIONS, ".imu")), found=ext)
+    reader = _open_set(path, _GPIO_KINDS).reader
     kind = "imu" if reader.kind == "imu" else "gpio"
     name = os.path.basename(path).split(".")[0]
-    out = os.path.join(os.fspath(output_isxd_dir), f"{name}_{kind}.isxd")
+    suffix = "" if ext == ".hdf5" else f"_{kind}"
+    out = os.path.join(os.fspath(output_isxd_dir), f"{name}{suffix}.isxd")
     check_new_output(out)
     timing = TimingInfo(0, reader.timing.period, reader.start)
     packets = reader.packets
