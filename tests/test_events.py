@@ -32,8 +32,7 @@ from isxio.formats.events import (
 isx = pytest.importorskip("isx")
 pytestmark = pytest.mark.isx
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
-SAMPLE = REALDATA / "sample_eventset_msr_1.isxd"
+SAMPLE_NAME = "sample_eventset_msr_1.isxd"
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 EPOCH_US = 1_600_000_000 * 10**6
@@ -239,17 +238,17 @@ def test_end_before_start_warns(tmp_path):
         assert EventsFile(ours).timing.num_samples == 0  # isx reports 2**64 - 5
 
 
-def test_real_event_set_matches_isx():
-    if not SAMPLE.is_file():
-        pytest.skip(f"real file not found: {SAMPLE}")
-    f = EventsFile(SAMPLE)
-    isx_timing, isx_data = read_isx_events(SAMPLE)
+@pytest.mark.realdata
+def test_real_event_set_matches_isx(realdata):
+    sample = realdata / SAMPLE_NAME
+    f = EventsFile(sample)
+    isx_timing, isx_data = read_isx_events(sample)
     assert our_timing_tuple(f.timing) == isx_timing
     assert f.channel_names == ["C001", "C014", "C030", "C114", "C175"]
     assert_same_data([f.channel_data(i) for i in range(f.num_channels)], isx_data)
     assert_same_data(f.all_channel_data(), isx_data)
     assert sum(f.num_samples) == f.trailer.data_size // 20
-    assert SAMPLE.read_bytes()[f.trailer.data_size:] == encode_trailer(f.header.to_json())
+    assert sample.read_bytes()[f.trailer.data_size:] == encode_trailer(f.header.to_json())
     # the stored offsets differ from isx's by at most 1 µs (double rounding)
     stored = f.all_channel_data(stored_offsets=True)
     for (s_off, _), (i_off, _) in zip(stored, isx_data, strict=True):

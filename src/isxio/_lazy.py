@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ._optional import require
+
 __all__ = ["RecordArray"]
 
 
@@ -48,11 +50,7 @@ def _dask_array():
         worker = threading.Thread(target=_import_quietly, args=("dask.array",), daemon=True)
         worker.start()
         worker.join()
-    try:
-        import dask.array as da
-    except ImportError as exc:  # pragma: no cover - depends on environment
-        raise ImportError("to_dask() needs dask: pip install 'isxio[dask]'") from exc
-    return da
+    return require("dask.array", "dask", "to_dask()")
 
 
 def _import_quietly(name: str) -> None:

@@ -26,6 +26,7 @@ _EXT_READERS = {
     ".isxb": ("isxb", "IsxbFile"),
     ".gpio": ("gpio", "GpioFile"),
     ".raw": ("gpio", "GpioFile"),
+    ".hdf5": ("gpio", "GpioFile"),  # nVista 2 GPIO (needs h5py); isxio reads no .hdf5 movie
     ".imu": ("imu", "ImuFile"),
 }
 
@@ -40,7 +41,8 @@ def open(path: str | os.PathLike[str], **kwargs: Any) -> Any:
     ``.isxd`` files are dispatched on their ``type`` key: movies and images give a
     :class:`~isxio.formats.movie.MovieFile`, cell sets a ``CellSetFile``, event/GPIO/IMU
     sets an ``EventsFile``, vessel sets a ``VesselSetFile``.  ``.isxb``, ``.gpio``,
-    ``.raw`` and ``.imu`` files give their own readers.  Every reader has ``timing``,
+    ``.raw``, nVista 2 ``.hdf5`` (GPIO, needs ``isxio[hdf5]``) and ``.imu`` files give
+    their own readers.  Every reader has ``timing``,
     ``extra_properties`` and lazy numpy-like arrays.
 
     Parameters

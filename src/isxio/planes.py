@@ -163,8 +163,9 @@ class SubMovie:
         return timing
 
     @cached_property
-    def tsc(self) -> np.ndarray:
-        return self.movie.tsc[self.phase::self.stride]
+    def tsc(self) -> np.ndarray | None:
+        tsc = self.movie.tsc
+        return None if tsc is None else tsc[self.phase::self.stride]
 
     def timestamps(self) -> np.ndarray:
         """Per-frame Unix times (s) of this series, from the TSCs when available."""

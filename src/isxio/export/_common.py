@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require
 from ..errors import IsxFormatError, IsxTypeError
 from ..formats.container import current_umask
 
@@ -42,13 +43,12 @@ DEFAULT_CHUNK_FRAMES = 64
 CSV_BLOCK_ROWS = 65536
 
 
-def optional_import(module: str, extra: str) -> Any:
-    """Import an optional dependency, or raise an ImportError naming the extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"this export needs the {module!r} package: "
-                          f"pip install 'isxio[{extra}]'") from exc
+def optional_import(module: str, extra: str, what: str = "this export") -> Any:
+    """Import an optional dependency, or raise an ImportError naming the extra to install.
+
+    A thin alias of :func:`isxio._optional.require`, the one place that words the hint.
+    """
+    return require(module, extra, what)
 
 
 def as_file_list(files: Any, what: str = "input files") -> list[str]:
@@ -169,7 +169,7 @@ def progress_bar(total: int, desc: str, enabled: bool) -> Any:
     """A tqdm progress bar if ``enabled`` (needs ``isxio[progress]``), else a no-op."""
     if not enabled:
         return _NoProgress()
-    tqdm = optional_import("tqdm", "progress")
+    tqdm = require("tqdm", "progress", "progress=True")
     return tqdm.tqdm(total=total, desc=desc, unit="frame")
 
 

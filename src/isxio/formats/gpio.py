@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require
 from ..errors import IsxFormatError, IsxFormatWarning
 from .common import Ratio, Time, TimingInfo
 
@@ -840,11 +841,7 @@ ANC_COLUMNS = 15
 
 def _h5_datasets(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``timeStamp``/``timestamp``, ``anc_data`` and ``anc_data_count`` of an nVista 2 file."""
-    try:
-        import h5py
-    except ImportError as exc:
-        raise ImportError("reading nVista 2 .hdf5 GPIO files needs h5py: "
-                          "pip install 'isxio[hdf5]'") from exc
+    h5py = require("h5py", "hdf5", "reading nVista 2 .hdf5 GPIO files")
     try:
         with h5py.File(path, "r") as f:
             name = next((n for n in ("timeStamp", "timestamp") if n in f), None)

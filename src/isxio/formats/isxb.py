@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require
 from ..errors import IsxFormatError, IsxFormatWarning, IsxUnsupportedError
 from ._fields import Fields
 from .common import Ratio, SpacingInfo, Time, TimingInfo
@@ -355,16 +356,18 @@ class IsxbFrames:
 
     def to_dask(self):
         """A dask array with one chunk per frame."""
-        try:
-            import dask.array as da
-        except ImportError as exc:  # pragma: no cover - depends on environment
-            raise ImportError("to_dask() needs dask: pip install 'isxio[dask]'") from exc
+        da = require("dask.array", "dask", "to_dask()")
         return da.from_array(self, chunks=(1, *self.shape[1:]), asarray=True, fancy=False,
                              name=f"isxio-{os.path.basename(self._movie.path)}-{id(self):x}",
                              meta=np.empty((0, 0, 0), np.uint8))
 
 
 # ============================================================== metadata helpers
+def _av() -> Any:
+    """PyAV, or an ImportError naming the extra that installs it."""
+    return require("av", "video", "decoding .isxb frames")
+
+
 def _read_json(fh: Any, path: str, offset: int, size: int, what: str) -> Any:
     fh.seek(offset)
     raw = fh.read(size)
@@ -784,19 +787,13 @@ class IsxbFile:
 
     def _decoder(self) -> Any:
         if self._codec is None:
-            try:
-                import av
-            except ImportError as exc:
-                raise ImportError("decoding .isxb frames needs PyAV: "
-                                  "pip install 'isxio[video]'") from exc
-            ctx = av.CodecContext.create("mjpeg", "r")
+            ctx = _av().CodecContext.create("mjpeg", "r")
             ctx.thread_count = 1
             self._codec = ctx
         return self._codec
 
     def _decode(self, data: bytes, index: int, offset: int) -> np.ndarray:
-        import av
-
+        av = _av()
         try:
             frames = self._decoder().decode(av.Packet(data))
         except (av.FFmpegError, ValueError, OSError) as exc:

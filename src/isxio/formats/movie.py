@@ -365,8 +365,15 @@ class MovieFile:
         return _TscView(part)
 
     @cached_property
-    def tsc(self) -> np.ndarray:
-        """Per-frame hardware timestamps in µs (uint64; 0 for invalid frames)."""
+    def tsc(self) -> np.ndarray | None:
+        """Per-frame hardware timestamps in µs (uint64; 0 for invalid frames).
+
+        None when the movie stores no frame headers (no timestamps: an absent optional
+        feature, not a format error).  Frames with headers always decode; isx reports
+        them only when :attr:`has_frame_timestamps` is true (spec §4.6).
+        """
+        if not self.header.has_frame_header_footer:
+            return None
         return self._tsc_part()[:]
 
     def close(self) -> None:
