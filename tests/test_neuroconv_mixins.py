@@ -6,6 +6,10 @@ each class.  The real files are the inputs.
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -13,11 +17,21 @@ import pytest
 pytest.importorskip("neuroconv")
 
 from neuroconv.tools.testing.data_interface_mixins import (
+    DataInterfaceTestMixin,
     ImagingExtractorInterfaceTestMixin,
     SegmentationExtractorInterfaceTestMixin,
+    TemporalAlignmentMixin,
 )
 
-from isxio.neuroconv import InscopixImagingInterface, InscopixSegmentationInterface
+from isxio.examples import make_example_session
+from isxio.neuroconv import (
+    InscopixBehaviorVideoInterface,
+    InscopixEventsInterface,
+    InscopixGpioInterface,
+    InscopixImagingInterface,
+    InscopixImuInterface,
+    InscopixSegmentationInterface,
+)
 from tests.conftest import REALDATA
 
 pytestmark = pytest.mark.realdata
@@ -43,3 +57,33 @@ class TestSegmentationInterfaceMixin(SegmentationExtractorInterfaceTestMixin):
 
     data_interface_cls = InscopixSegmentationInterface
     interface_kwargs: ClassVar[dict] = {"file_path": str(REALDATA / "cellset.isxd")}
+
+
+# ------------------------------------------------------------------ the other interfaces
+# neuroconv's generic mixins (DataInterfaceTestMixin + TemporalAlignmentMixin) on files of
+# the built-in example session.  neuroconv's VideoInterfaceMixin is not used: it checks
+# neuroconv's own video interface (its segment starting times, its external-file layout).
+_EXAMPLE = Path(tempfile.mkdtemp(prefix="isxio-mixins-"))
+atexit.register(shutil.rmtree, _EXAMPLE, ignore_errors=True)
+_FILES = make_example_session(_EXAMPLE, full=True)
+
+
+class TestEventsInterfaceMixin(DataInterfaceTestMixin, TemporalAlignmentMixin):
+    data_interface_cls = InscopixEventsInterface
+    interface_kwargs: ClassVar[dict] = {"file_path": str(_FILES["events"])}
+
+
+class TestGpioInterfaceMixin(DataInterfaceTestMixin, TemporalAlignmentMixin):
+    data_interface_cls = InscopixGpioInterface
+    interface_kwargs: ClassVar[dict] = {"file_path": str(_FILES["gpio"])}
+
+
+class TestImuInterfaceMixin(DataInterfaceTestMixin, TemporalAlignmentMixin):
+    data_interface_cls = InscopixImuInterface
+    interface_kwargs: ClassVar[dict] = {"file_path": str(_FILES["imu"])}
+
+
+class TestBehaviorVideoInterfaceMixin(DataInterfaceTestMixin, TemporalAlignmentMixin):
+    data_interface_cls = InscopixBehaviorVideoInterface
+    interface_kwargs: ClassVar[dict] = {"file_path": str(_FILES["behavior"]),
+                                        "mode": "internal"}

@@ -73,7 +73,7 @@ _EVENT_KINDS = {"events": "events", "gpio": "gpio", "imu": "imu"}
 def _classify(path: str, found: _Found) -> None:
     """Open ``path`` (trailer / header only) and file it under its kind, or say why not."""
     try:
-        reader = GpioFile(path) if path.lower().endswith(".hdf5") else open_file(path)
+        reader = open_file(path)
     except (IsxError, OSError, ValueError, ImportError) as exc:
         found.unused[path] = f"not readable as Inscopix data: {exc}"
         return
