@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from isxio.errors import IsxTypeError
+from isxio.examples import EXAMPLE_EXTRA_PROPERTIES
 from isxio.formats.common import Ratio, SpacingInfo, Time, TimingInfo
 from isxio.formats.movie import write_movie
 
@@ -275,3 +276,18 @@ def test_cropped_and_blank_runs_are_reported_with_their_reason(tmp_path):
     np.testing.assert_allclose([g[:2] for g in got], [(0.2, 0.5), (0.6, 0.7), (0.8, 0.9)])
     kept = InscopixImagingExtractor(path, exclude_invalid_samples=True)
     np.testing.assert_allclose(kept.get_native_timestamps(), [0, 0.1, 0.5, 0.7, 0.9])
+
+
+def test_plane_split_by_idps_is_a_plain_movie(tmp_path):
+    """IDPS keeps ``microscope.multiplane.enabled`` in a split plane and adds idps.efocus."""
+    path = tmp_path / "plane2.isxd"
+    extra = _multiplane_extra(3, (100, 400, 700))
+    extra["microscope"].update(EXAMPLE_EXTRA_PROPERTIES["microscope"])  # what isx expects
+    extra["idps"] = {"efocus": 400}
+    frames = np.arange(4 * 3 * 5, dtype=np.uint16).reshape(4, 3, 5)
+    write_movie(path, frames, extra_properties=extra)
+    ours = InscopixImagingExtractor(path)
+    assert not ours.is_volumetric and ours.get_num_samples() == 4
+    np.testing.assert_array_equal(ours.get_series(), frames)
+    assert ours._get_device_info()["efocus"] == 400
+    assert isx.Movie.read(str(path)).get_acquisition_info()["efocus"] == 400
