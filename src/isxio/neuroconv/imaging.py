@@ -1,8 +1,11 @@
 """``InscopixImagingInterface``: Inscopix movies to ``OnePhotonSeries``, one per plane/colour.
 
 A neuroconv imaging interface over :class:`~isxio.roiextractors.InscopixImagingExtractor`.
-Frames are streamed in chunks by neuroconv's iterator in its orientation (time,
-columns, rows).  By default only valid frames are written, with their own timestamps,
+Frames are written in neuroconv's orientation (time, columns, rows) by
+:class:`~isxio.neuroconv._chunked.DirectWriteIterator`: neuroconv's own iterator, which
+fills an HDF5 dataset configured with gzip or no compression chunk by chunk, compressing
+in parallel in bounded memory (anything else - Zarr, other filters - takes neuroconv's
+normal path).  By default only valid frames are written, with their own timestamps,
 and each run of dropped / cropped / blank frames becomes a row of
 ``nwbfile.invalid_times``.  A multiplane acquisition gives one series per plane (each
 with its own imaging plane, efocus and timestamps), a multiplexed dual-colour movie one
@@ -19,12 +22,16 @@ from neuroconv.datainterfaces.ophys.baseimagingextractorinterface import (
     BaseImagingExtractorInterface,
 )
 from neuroconv.tools.roiextractors import add_imaging_to_nwbfile
+from neuroconv.tools.roiextractors.imagingextractordatachunkiterator import (
+    ImagingExtractorDataChunkIterator,
+)
 from neuroconv.utils import DeepDict, dict_deep_update
 from pydantic import FilePath, validate_call
 from pynwb import NWBFile
 
 from ..planes import channel_pattern, num_planes
 from ..roiextractors.imaging import InscopixImagingExtractor
+from ._chunked import DirectWriteIterator
 from ._metadata import (
     device_entries,
     imaging_plane_description,
@@ -200,8 +207,14 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
                        parent_container: Literal["acquisition", "processing/ophys"]
                        = "acquisition", stub_test: bool = False, stub_samples: int = 100,
                        always_write_timestamps: bool = False,
-                       iterator_options: dict | None = None, **_: Any) -> None:
-        """Add one ``OnePhotonSeries`` per plane / colour and the invalid-frame runs."""
+                       iterator_options: dict | None = None, fast_write: bool = True,
+                       **_: Any) -> None:
+        """Add one ``OnePhotonSeries`` per plane / colour and the invalid-frame runs.
+
+        ``fast_write=False`` writes the frames through neuroconv's normal iterator; by
+        default an HDF5 dataset with gzip or no compression is filled chunk by chunk in
+        parallel (same bytes on disk, see :mod:`isxio.neuroconv._chunked`).
+        """
         metadata = dict_deep_update(self.get_metadata(), metadata or {})
         warn_missing_dandi_fields(metadata, type(self).__name__)
         options = {**DEFAULT_ITERATOR_OPTIONS, **(iterator_options or {})}
@@ -213,9 +226,13 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
                                    photon_series_type="OnePhotonSeries",
                                    parent_container=parent_container,
                                    always_write_timestamps=always_write_timestamps,
-                                   iterator_options=options,
+                                   iterator_options={**options, "display_progress": False},
                                    metadata_key=self.metadata_key + stream.suffix)
             name = metadata["Ophys"]["MicroscopySeries"][self.metadata_key + stream.suffix]
+            series = _added_series(nwbfile, name["name"], parent_container)
+            if isinstance(series.fields.get("data"), ImagingExtractorDataChunkIterator):
+                series.fields["data"] = DirectWriteIterator(ext, direct_write=fast_write,
+                                                            **options)
             self._add_invalid_times(nwbfile, stream.extractor, name["name"])
 
     def _add_invalid_times(self, nwbfile: NWBFile, ext: InscopixImagingExtractor,
@@ -224,6 +241,13 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
             nwbfile.add_invalid_time_interval(start_time=start + self._shift,
                                               stop_time=stop + self._shift,
                                               tags=[reason, series_name])
+
+
+def _added_series(nwbfile: NWBFile, name: str, parent_container: str) -> Any:
+    """The series neuroconv just added (its data is replaced as hdmf's ``set_data_io`` does)."""
+    if parent_container == "acquisition":
+        return nwbfile.acquisition[name]
+    return nwbfile.processing["ophys"][name]
 
 
 def _camel(suffix: str) -> str:

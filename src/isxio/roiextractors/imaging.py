@@ -286,6 +286,16 @@ class InscopixImagingExtractor(InscopixMetadataMixin, ImagingExtractor):
                           exclude_invalid_samples=self._kwargs["exclude_invalid_samples"])
 
     # ------------------------------------------------------------ isxio extras
+    def release_memory_maps(self) -> None:
+        """Drop the memory maps of the frames (reopened on the next read).
+
+        Pages of a memory-mapped file count in the process's RSS while the map lives:
+        a streaming writer calls this after each block to keep RSS bounded.
+        """
+        for frames in self._frames:
+            for part in getattr(frames, "parts", [frames]):
+                part.close()
+
     @property
     def file_paths(self) -> list[str]:
         """The files read, in time order."""
