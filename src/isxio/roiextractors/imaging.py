@@ -8,6 +8,7 @@ list of files of one recording is one series.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,18 @@ def sample_labels(timing: TimingInfo) -> np.ndarray:
     return labels
 
 
+def _stamp(path: str) -> tuple[int, int]:
+    """(size, modification time) of a file: a changed file misses the cache below."""
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=64)
+def _plane_focus(path: str, size: int, mtime_ns: int) -> list[int | None]:
+    """The efocus of each plane (decoding every frame header once per file, not per plane)."""
+    return [sub.efocus for sub in split_planes(MovieFile(path))]
+
+
 def _phases(movie: MovieFile, plane: int | None, channel: str | None
             ) -> tuple[list[int], int, list[int | None]]:
     """(phase of each plane, stride, efocus of each plane) of the selected samples."""
@@ -100,7 +113,7 @@ def _phases(movie: MovieFile, plane: int | None, channel: str | None
             raise IsxTypeError(path, f"plane {plane} requested, the movie has one plane",
                                expected="plane=None or 0", found=plane)
         return [0], 1, [None]
-    focus = [sub.efocus for sub in split_planes(movie)]
+    focus = _plane_focus(movie.path, *_stamp(movie.path))
     if plane is None:
         return list(range(count)), count, focus
     if not 0 <= plane < count:
