@@ -6,6 +6,11 @@ shape ``(n, *item_shape)``.  Logical index ``i`` maps to stored record
 cropped and blank movie frames).  Slicing is vectorised: a slice of stored, evenly
 spaced records is a zero-copy view of the memory map; anything else is one fancy
 index.  Objects pickle by path, so they work with multiprocessing and dask.
+
+Thread safety: one array may be read from many threads at once.  The memory map is
+created once, under a lock; reading it afterwards takes no lock.
+:class:`locked_cached_property` gives readers the same guarantee for their other
+lazily built attributes.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import numpy as np
 
 from ._optional import require
 
-__all__ = ["RecordArray"]
+__all__ = ["RecordArray", "locked_cached_property"]
+
+_BUILD_LOCK = "_isxio_build_lock"
 
 
 def _expand_key(key: Any, ndim: int) -> tuple:
@@ -63,6 +70,50 @@ def _is_empty_sequence(key: Any) -> bool:
     return isinstance(key, list | tuple) and len(key) == 0
 
 
+def build_lock(obj: Any) -> threading.RLock:
+    """The re-entrant lock that serialises the one-time builds of ``obj``'s attributes.
+
+    Created on first use and kept in ``obj.__dict__`` (``dict.setdefault`` is atomic, so
+    two threads asking at once get the same lock).
+    """
+    lock = obj.__dict__.get(_BUILD_LOCK)
+    if lock is None:
+        lock = obj.__dict__.setdefault(_BUILD_LOCK, threading.RLock())
+    return lock
+
+
+class locked_cached_property:  # named like functools.cached_property
+    """:func:`functools.cached_property` that is built once even when threads race.
+
+    The first access builds the value under a per-instance lock (so concurrent first
+    accesses wait for one build instead of each building its own); later accesses find
+    the value in the instance ``__dict__`` and never reach this descriptor, so reading
+    a built value takes no lock.  The lock lives in the instance ``__dict__``: classes
+    using this pickle through ``__reduce__`` (by path), not by their ``__dict__``.
+    """
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.attrname: str | None = None
+        self.__doc__ = func.__doc__
+        self.__module__ = func.__module__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attrname = name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        name = self.attrname
+        if name is None:
+            raise TypeError("locked_cached_property used without __set_name__")
+        cache = obj.__dict__
+        with build_lock(obj):
+            if name not in cache:  # another thread may have built it while we waited
+                cache[name] = self.func(obj)
+            return cache[name]
+
+
 class RecordArray:
     """A read-only lazy array of file records.
 
@@ -100,6 +151,7 @@ class RecordArray:
             index_map = np.arange(self.n_records, dtype=np.int64)
         self.index_map = np.asarray(index_map, dtype=np.int64)
         self._mm: np.ndarray | None = None
+        self._mm_lock = threading.Lock()
 
     # ------------------------------------------------------------------ numpy-like
     @property
@@ -130,18 +182,31 @@ class RecordArray:
 
     # ------------------------------------------------------------------ storage
     def _records(self) -> np.ndarray:
-        """The stored records' exposed parts: a zero-copy view ``(n_records, *item_shape)``."""
-        if self._mm is None:
-            count = self.n_records * self.record_items
-            if count == 0 or self.record_items == 0:
-                base = np.zeros((self.n_records, self.record_items), self._dtype)
-            else:
-                base = np.memmap(self.path, dtype=self._dtype, mode="r", offset=self.offset,
-                                 shape=(self.n_records, self.record_items))
-            size = int(np.prod(self.item_shape, dtype=np.int64))
-            part = base[:, self.item_start:self.item_start + size]
-            self._mm = part.reshape((self.n_records, *self.item_shape))
-        return self._mm
+        """The stored records' exposed parts: a zero-copy view ``(n_records, *item_shape)``.
+
+        The memory map is created once (double-checked under a lock, so threads racing
+        on the first read share one map); afterwards this is a lock-free attribute read.
+        A concurrent :meth:`close` cannot make it return None: the map is kept in a local.
+        """
+        mm = self._mm
+        if mm is None:
+            with self._mm_lock:
+                mm = self._mm
+                if mm is None:
+                    mm = self._map()
+                    self._mm = mm
+        return mm
+
+    def _map(self) -> np.ndarray:
+        count = self.n_records * self.record_items
+        if count == 0 or self.record_items == 0:
+            base = np.zeros((self.n_records, self.record_items), self._dtype)
+        else:
+            base = np.memmap(self.path, dtype=self._dtype, mode="r", offset=self.offset,
+                             shape=(self.n_records, self.record_items))
+        size = int(np.prod(self.item_shape, dtype=np.int64))
+        part = base[:, self.item_start:self.item_start + size]
+        return part.reshape((self.n_records, *self.item_shape))
 
     def close(self) -> None:
         """Drop the memory map (it is reopened on the next access)."""
@@ -150,7 +215,12 @@ class RecordArray:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_mm"] = None
+        state.pop("_mm_lock", None)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._mm_lock = threading.Lock()
 
     # ------------------------------------------------------------------ indexing
     def _take(self, recs: np.ndarray) -> np.ndarray:

@@ -15,6 +15,11 @@ bundles an older FFmpeg).  Dropped frames are not stored and read as black frame
 Unlike isx, isxio also decodes frames whose width is not a multiple of 64 (isx
 2.1.0 compares the decoder's row stride with the width and refuses them) and
 single-component (greyscale) JPEGs.
+
+One opened :class:`IsxbFile` may be read from many threads at once (dask, neuroconv's
+chunk iterators): each decode borrows an FFmpeg decoder from a small pool (an FFmpeg
+codec context must never be used by two threads at once), the JPEG index is extended
+under a lock and read without one, and FFmpeg decodes with the GIL released.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import warnings
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from .._lazy import locked_cached_property
 from .._optional import require
 from ..errors import IsxFormatError, IsxFormatWarning, IsxUnsupportedError
 from ._fields import Fields
@@ -55,6 +61,8 @@ MIN_JPEG_SIZE = 64  # no JPEG image with its tables is smaller
 ZONE_EVENTS = {"": "", "e": "entry", "o": "occupying", "x": "exit"}
 ZONE_TRIGGERS = ("", "softTrig-1", "softTrig-2", "softTrig-3", "softTrig-4")
 ZONE_TYPES = ("rectangle", "polygon", "ellipse")
+#: Idle decoders kept per opened file (more concurrent readers create, then drop, extras).
+MAX_IDLE_DECODERS = 16
 _YUV_PREFIXES = ("yuv", "yuvj", "gray")
 
 
@@ -214,6 +222,9 @@ class JpegIndex:
     marker segments are walked to the start of the scan (so APP segments with
     embedded thumbnails are skipped), then the EOI is searched in the entropy-coded
     data (where ``FF D9`` cannot occur otherwise).  Reading is buffered.
+
+    Thread-safe: the index is extended under a lock; extents already found are read
+    without one (the list only grows).
     """
 
     WINDOW = 1 << 22
@@ -224,6 +235,7 @@ class JpegIndex:
         self.pos = 0
         self.done = n == 0
         self._buf, self._buf_at = b"", 0
+        self._lock = threading.Lock()
 
     def _view(self, start: int, length: int) -> tuple[bytes, int]:
         """A buffer holding ``[start, start + length)`` if the file has it, and its offset."""
@@ -278,11 +290,15 @@ class JpegIndex:
 
     def get(self, k: int) -> tuple[int, int] | None:
         """Extent of image ``k`` (None if the section holds fewer images)."""
-        while len(self.extents) <= k and not self.done:
-            if len(self.extents) >= self.n or not self._next():
-                self.done = True
-                self._buf = b""
-        return self.extents[k] if k < len(self.extents) else None
+        extents = self.extents
+        if 0 <= k < len(extents):  # found already: no lock
+            return extents[k]
+        with self._lock:
+            while len(extents) <= k and not self.done:
+                if len(extents) >= self.n or not self._next():
+                    self.done = True
+                    self._buf = b""
+        return extents[k] if 0 <= k < len(extents) else None
 
     def all(self) -> np.ndarray:
         self.get(self.n - 1)
@@ -564,7 +580,7 @@ class IsxbFile:
                                  if k not in ("timingInfo", "spacingInfo")}
         self._index = self.timing.record_indices()
         self._check_counts()
-        self._codec: Any = None
+        self._decoders: list[Any] = []  #: idle FFmpeg decoders (list.pop/append are atomic)
 
     # -------------------------------------------------------------- metadata
     def _check_samples(self, frame_json: Any) -> list | None:
@@ -650,7 +666,7 @@ class IsxbFile:
     def has_frame_timestamps(self) -> bool:
         return bool(self._samples)
 
-    @cached_property
+    @locked_cached_property
     def tsc(self) -> np.ndarray:
         """Per-sample hardware timestamps in µs (uint64; 0 for invalid frames)."""
         if not self._samples:
@@ -672,13 +688,13 @@ class IsxbFile:
             return None
         return self._samples[rec]
 
-    @cached_property
+    @locked_cached_property
     def acquisition_info(self) -> dict[str, Any] | None:
         """What ``isx.Movie.get_acquisition_info()`` returns for this movie."""
         return acquisition_info(self.session)
 
     # -------------------------------------------------------------- tracking
-    @cached_property
+    @locked_cached_property
     def tracking(self) -> Tracking:
         """Per-sample nVision tracking results (bounding box, confidence, zone events)."""
         n = self.num_frames
@@ -707,7 +723,7 @@ class IsxbFile:
         center = np.stack([(left + right) / two, (top + bottom) / two], axis=1)
         return Tracking(box, valid, center, conf, tuple(events))
 
-    @cached_property
+    @locked_cached_property
     def zones(self) -> list[Zone]:
         """Zone definitions of this movie's camera (``trackingInterface``), if any."""
         s = self.session
@@ -735,7 +751,7 @@ class IsxbFile:
     def _video(self) -> FileSection:
         return FileSection(self.path, self.header.video_offset, self.header.video_size)
 
-    @cached_property
+    @locked_cached_property
     def _jpegs(self) -> JpegIndex:
         h = self.header
         return JpegIndex(self._video, h.num_frames, path=self.path, base=h.video_offset)
@@ -785,26 +801,29 @@ class IsxbFile:
         a, b = self._extent(index)
         return self._decode(self._video.read(a, b), index, self.header.video_offset + a)
 
-    def _decoder(self) -> Any:
-        if self._codec is None:
-            ctx = _av().CodecContext.create("mjpeg", "r")
-            ctx.thread_count = 1
-            self._codec = ctx
-        return self._codec
-
     def _decode(self, data: bytes, index: int, offset: int) -> np.ndarray:
+        """Decode one JPEG with a decoder borrowed from the pool (one per thread at a
+        time); a decoder that failed is dropped, not returned."""
         av = _av()
         try:
-            frames = self._decoder().decode(av.Packet(data))
+            ctx = self._decoders.pop()
+        except IndexError:
+            ctx = av.CodecContext.create("mjpeg", "r")
+            ctx.thread_count = 1
+        try:
+            frames = ctx.decode(av.Packet(data))
         except (av.FFmpegError, ValueError, OSError) as exc:
-            self._codec = None
             raise IsxFormatError(self.path, f"JPEG of frame {index} does not decode ({exc})",
                                  offset=offset) from None
         if not frames:
-            self._codec = None
             raise IsxFormatError(self.path, f"JPEG of frame {index} does not decode",
                                  offset=offset)
-        fr = frames[-1]
+        luma = self._luma(frames[-1], index, offset)  # copied out before ctx is shared again
+        if len(self._decoders) < MAX_IDLE_DECODERS:
+            self._decoders.append(ctx)
+        return luma
+
+    def _luma(self, fr: Any, index: int, offset: int) -> np.ndarray:
         if not fr.format.name.startswith(_YUV_PREFIXES):
             raise IsxUnsupportedError(self.path, f"JPEG of frame {index} has an unsupported "
                                       "pixel format", offset=offset, found=fr.format.name)
@@ -817,15 +836,15 @@ class IsxbFile:
         y = np.frombuffer(plane, np.uint8).reshape(fr.height, plane.line_size)
         return y[:, :fr.width].copy()
 
-    @cached_property
+    @locked_cached_property
     def data(self) -> IsxbFrames:
         """Lazy ``(frames, rows, cols)`` uint8 frames."""
         return IsxbFrames(self)
 
     # -------------------------------------------------------------- lifecycle
     def close(self) -> None:
-        """Release the decoder (no file stays open between calls anyway)."""
-        self._codec = None
+        """Release the idle decoders (no file stays open between calls anyway)."""
+        self._decoders.clear()
 
     def __enter__(self) -> IsxbFile:
         return self
