@@ -18,7 +18,8 @@ FORBIDDEN = {
     "compat": ("isxio.export", "isxio.cli"),
 }
 OPTIONAL = ("av", "tifffile", "h5py", "zarr", "pynwb", "hdmf", "dask", "tqdm", "PIL",
-            "roiextractors", "neuroconv")
+            "roiextractors", "neuroconv", "yaml", "click", "jsonschema", "distributed",
+            "matplotlib", "pydantic")
 
 
 def _imports(path: Path) -> set[str]:

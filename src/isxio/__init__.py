@@ -20,6 +20,7 @@ from .compat import (
     Timing,
     VesselSet,
 )
+from .convert import convert_from_yaml
 from .errors import (
     IsxError,
     IsxFormatError,
@@ -50,6 +51,7 @@ from .export import (
 )
 from .formats.common import Ratio, SpacingInfo, TimingInfo
 from .formats.movie import MovieFile, MovieWriter, write_movie
+from .rescue import RescueRefused, RescueReport, rescue
 
 __version__ = "0.1.0"
 
@@ -70,6 +72,8 @@ __all__ = [
     "MovieFile",
     "MovieWriter",
     "Ratio",
+    "RescueRefused",
+    "RescueReport",
     "Spacing",
     "SpacingInfo",
     "Time",
@@ -78,6 +82,7 @@ __all__ = [
     "VesselSet",
     "__version__",
     "align_start_times",
+    "convert_from_yaml",
     "export_aligned_timestamps",
     "export_cell_set_to_csv_tiff",
     "export_event_set_to_csv",
@@ -95,5 +100,6 @@ __all__ = [
     "export_tiff_to_isxd_image",
     "export_vessel_set_to_csv_tiff",
     "open",
+    "rescue",
     "write_movie",
 ]

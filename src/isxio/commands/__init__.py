@@ -1,0 +1,1 @@
+"""What the ``isxio`` commands do, apart from their command-line parsing (``isxio.cli``)."""
