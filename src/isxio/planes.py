@@ -74,16 +74,7 @@ def frame_times(movie: MovieFile) -> np.ndarray:
     With TSC timestamps (nVista 3 raw movies) the times are the hardware timestamps
     anchored at the first valid frame's nominal time; otherwise ``start + i × period``.
     """
-    timing = movie.timing
-    times = timing.timestamps()
-    valid = movie.valid_mask
-    if movie.has_frame_timestamps and valid.any():
-        tsc = movie.tsc.astype(np.int64)
-        f0 = int(np.flatnonzero(valid)[0])
-        times = times[f0] + (tsc - tsc[f0]) / 1e6
-    times = times.astype(np.float64)
-    times[~valid] = np.nan
-    return times
+    return movie.timing.start.seconds + frame_offsets(movie)
 
 
 def frame_offsets(movie: MovieFile) -> np.ndarray:
