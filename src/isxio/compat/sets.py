@@ -11,6 +11,9 @@ import numpy as np
 
 from ..acquisition import acquisition_info
 from ..errors import IsxError
+from ..formats.cellset import CellSetFile, CellSetWriter, set_cell_statuses
+from ..formats.events import EVENT_METRIC_NAMES, EventsFile, EventsWriter
+from ..formats.vesselset import VesselSetFile, VesselSetWriter, set_vessel_statuses
 from ._base import as_type, check_index, check_isxd_type, fspath, status_code, status_name
 from .core import Spacing, Timing
 
@@ -69,11 +72,33 @@ class _FileBacked:
             writer.close()
 
 
-class CellSet(_FileBacked):
-    """Cell images and traces backed by a file (``isx.CellSet``)."""
+class _Writable(_FileBacked):
+    """A data set isx can also write: :meth:`flush` saves it and reopens it for reading."""
 
-    _kind = "cell set"
-    _MAX_CELL_NAME_SIZE = 256
+    _reader_type: Any = None  #: the isxio reader class
+
+    def _open_reader(self) -> Any:
+        return self._reader_type(self._path)
+
+    def flush(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.flush()
+        self._writer = None
+        self._reader = self._open_reader()
+
+
+class _ItemSet(_Writable):
+    """What ``CellSet`` and ``VesselSet`` share: geometry, reading, writing, status edits.
+
+    Subclasses name their items (``_item``: 'cell' or 'vessel'), their ``.isxd``
+    type (``_type_code``, ``_type_name``) and the isxio classes and status editor.
+    """
+
+    _item = "cell"
+    _type_code, _type_name = 1, "Cell Set"
+    _writer_type: Any = None
+    _rewrite_statuses: Any = None  #: ``set_cell_statuses`` / ``set_vessel_statuses``
 
     @property
     def timing(self) -> Timing | None:
@@ -85,70 +110,93 @@ class CellSet(_FileBacked):
         src = self._reader or self._writer
         return None if src is None else Spacing.from_info(_spacing_of(src))
 
-    @property
-    def num_cells(self) -> int | None:
-        if self._reader is not None:
-            return self._reader.num_cells
-        return None if self._writer is None else self._writer.num_cells
+    def _num_items(self) -> int | None:
+        src = self._reader or self._writer
+        return None if src is None else getattr(src, f"num_{self._item}s")
 
     @classmethod
-    def read(cls, file_path: str | os.PathLike[str], read_only: bool = True) -> CellSet:
-        from ..formats.cellset import CellSetFile
-
+    def _read(cls, file_path: str | os.PathLike[str], read_only: bool) -> Any:
         self = cls()
         self._path = fspath(file_path)
-        check_isxd_type(self._path, (1,), "Cell Set")
-        self._reader = CellSetFile(self._path)
+        check_isxd_type(self._path, (cls._type_code,), cls._type_name)
+        self._reader = self._open_reader()
         self._read_only = bool(read_only)
         return self
 
     @classmethod
-    def write(cls, file_path: str | os.PathLike[str], timing: Timing, spacing: Spacing
-              ) -> CellSet:
-        from ..formats.cellset import CellSetWriter
-
+    def _write(cls, file_path: str | os.PathLike[str], timing: Timing, spacing: Spacing,
+               *args: Any) -> Any:
         if not isinstance(timing, Timing):
             raise TypeError("timing must be a Timing object")
         if not isinstance(spacing, Spacing):
             raise ValueError("spacing must be a Spacing object")
         self = cls()
-        self._writer = CellSetWriter(file_path, timing.info, spacing.info)
+        self._writer = cls._writer_type(file_path, timing.info, spacing.info, *args)
         self._path = os.fspath(file_path)
         self._read_only = False
         return self
 
-    def get_cell_name(self, index: int) -> str:
+    def _at(self, index: int) -> tuple[Any, int]:
+        """The reader and the checked index of item ``index``."""
         reader = self._require_reader()
-        return reader.names[check_index(index, reader.num_cells, "cell")]
+        return reader, check_index(index, getattr(reader, f"num_{self._item}s"), self._item)
+
+    def _set_status(self, index: int, status: str) -> None:
+        """Set the status of an item; like isx this writes the file immediately."""
+        if self.mode != "w":
+            raise RuntimeError(f"Cannot set {self._item} status in read-only mode")
+        code = status_code(status)
+        if self._writer is not None:
+            getattr(self._writer, f"set_{self._item}_status")(int(index), code)
+            return
+        reader, i = self._at(index)
+        statuses = list(reader.statuses)
+        statuses[i] = code
+        reader.close()
+        self._rewrite_statuses(self._path, statuses)
+        self._reader = self._open_reader()
+
+
+class CellSet(_ItemSet):
+    """Cell images and traces backed by a file (``isx.CellSet``)."""
+
+    _kind = "cell set"
+    _MAX_CELL_NAME_SIZE = 256
+    _reader_type, _writer_type = CellSetFile, CellSetWriter
+    _rewrite_statuses = staticmethod(set_cell_statuses)
+
+    @property
+    def num_cells(self) -> int | None:
+        return self._num_items()
+
+    @classmethod
+    def read(cls, file_path: str | os.PathLike[str], read_only: bool = True) -> CellSet:
+        return cls._read(file_path, read_only)
+
+    @classmethod
+    def write(cls, file_path: str | os.PathLike[str], timing: Timing, spacing: Spacing
+              ) -> CellSet:
+        return cls._write(file_path, timing, spacing)
+
+    def get_cell_name(self, index: int) -> str:
+        reader, i = self._at(index)
+        return reader.names[i]
 
     def get_cell_status(self, index: int) -> str:
-        reader = self._require_reader()
-        return status_name(reader.statuses[check_index(index, reader.num_cells, "cell")])
+        reader, i = self._at(index)
+        return status_name(reader.statuses[i])
 
     def set_cell_status(self, index: int, status: str) -> None:
         """Set the status of a cell; like isx this writes the file immediately."""
-        if self.mode != "w":
-            raise RuntimeError("Cannot set cell status in read-only mode")
-        code = status_code(status)
-        if self._writer is not None:
-            self._writer.set_cell_status(int(index), code)
-            return
-        from ..formats.cellset import CellSetFile, set_cell_statuses
-
-        reader = self._require_reader()
-        statuses = list(reader.statuses)
-        statuses[check_index(index, reader.num_cells, "cell")] = code
-        reader.close()
-        set_cell_statuses(self._path, statuses)
-        self._reader = CellSetFile(self._path)
+        self._set_status(index, status)
 
     def get_cell_trace_data(self, index: int) -> np.ndarray:
-        reader = self._require_reader()
-        return np.array(reader.traces[check_index(index, reader.num_cells, "cell")])
+        reader, i = self._at(index)
+        return np.array(reader.traces[i])
 
     def get_cell_image_data(self, index: int) -> np.ndarray:
-        reader = self._require_reader()
-        return np.array(reader.footprints[check_index(index, reader.num_cells, "cell")])
+        reader, i = self._at(index)
+        return np.array(reader.footprints[i])
 
     def set_cell_data(self, index: int, image: np.ndarray, trace: np.ndarray,
                       name: str | None) -> None:
@@ -158,15 +206,6 @@ class CellSet(_FileBacked):
         shape = _spacing_of(writer).shape
         image = as_type(np.asarray(image).reshape(shape), np.float32)
         writer.set_cell_data(int(index), image, as_type(trace, np.float32), name)
-
-    def flush(self) -> None:
-        if self._writer is None:
-            return
-        from ..formats.cellset import CellSetFile
-
-        self._writer.flush()
-        self._writer = None
-        self._reader = CellSetFile(self._path)
 
     def __str__(self) -> str:
         return textwrap.dedent(f"""\
@@ -186,10 +225,11 @@ def _spacing_of(obj: Any) -> Any:
     return obj.spacing if hasattr(obj, "spacing") else obj.header.spacing
 
 
-class EventSet(_FileBacked):
+class EventSet(_Writable):
     """Event times and amplitudes per cell (``isx.EventSet``)."""
 
     _kind = "event set"
+    _reader_type = EventsFile
 
     def __init__(self) -> None:
         super().__init__()
@@ -214,8 +254,6 @@ class EventSet(_FileBacked):
 
     @classmethod
     def read(cls, file_path: str | os.PathLike[str]) -> EventSet:
-        from ..formats.events import EventsFile
-
         self = cls()
         self._path = fspath(file_path)
         check_isxd_type(self._path, (5,), "Event Set")
@@ -226,8 +264,6 @@ class EventSet(_FileBacked):
     @classmethod
     def write(cls, file_path: str | os.PathLike[str], timing: Timing, cell_names: list[str]
               ) -> EventSet:
-        from ..formats.events import EventsWriter
-
         if not isinstance(timing, Timing):
             raise TypeError("timing must be a Timing object")
         if not isinstance(cell_names, list):
@@ -265,8 +301,6 @@ class EventSet(_FileBacked):
         the cell has no metrics.  None when the file stores no metrics.  isx shows only
         ``snr`` and ``eventRate``, in ``export_event_set_to_csv(output_props_file=...)``.
         """
-        from ..formats.events import EVENT_METRIC_NAMES
-
         reader = self._require_reader()
         i = check_index(index, reader.num_channels, "cell")
         table = reader.channel_metrics
@@ -280,15 +314,6 @@ class EventSet(_FileBacked):
             raise TypeError("Number of events must be the same as the number of timestamps.")
         writer.set_cell_data(int(index), as_type(offsets, np.uint64),
                              as_type(amplitudes, np.float32))
-
-    def flush(self) -> None:
-        if self._writer is None:
-            return
-        from ..formats.events import EventsFile
-
-        self._writer.flush()
-        self._writer = None
-        self._reader = EventsFile(self._path)
 
     def __str__(self) -> str:
         return textwrap.dedent(f"""\
@@ -376,11 +401,15 @@ class GpioSet(_FileBacked):
             num_channels: {self.num_channels}""")
 
 
-class VesselSet(_FileBacked):
+class VesselSet(_ItemSet):
     """Vessel images, lines and traces (``isx.VesselSet``)."""
 
     _kind = "vessel set"
     _MAX_VESSEL_NAME_SIZE = 256
+    _item = "vessel"
+    _type_code, _type_name = 8, "Vessel Set"
+    _reader_type, _writer_type = VesselSetFile, VesselSetWriter
+    _rewrite_statuses = staticmethod(set_vessel_statuses)
 
     class VesselSetType(Enum):
         VESSEL_DIAMETER = 0
@@ -391,105 +420,60 @@ class VesselSet(_FileBacked):
             return cls.RBC_VELOCITY if type_str == "rbc velocity" else cls.VESSEL_DIAMETER
 
     @property
-    def timing(self) -> Timing | None:
-        src = self._reader or self._writer
-        return None if src is None else Timing.from_info(_timing_of(src))
-
-    @property
-    def spacing(self) -> Spacing | None:
-        src = self._reader or self._writer
-        return None if src is None else Spacing.from_info(_spacing_of(src))
-
-    @property
     def num_vessels(self) -> int | None:
-        if self._reader is not None:
-            return self._reader.num_vessels
-        return None if self._writer is None else self._writer.num_vessels
+        return self._num_items()
 
     @classmethod
     def read(cls, file_path: str | os.PathLike[str], read_only: bool = True) -> VesselSet:
-        from ..formats.vesselset import VesselSetFile
-
-        self = cls()
-        self._path = fspath(file_path)
-        check_isxd_type(self._path, (8,), "Vessel Set")
-        self._reader = VesselSetFile(self._path)
-        self._read_only = bool(read_only)
-        return self
+        return cls._read(file_path, read_only)
 
     @classmethod
     def write(cls, file_path: str | os.PathLike[str], timing: Timing, spacing: Spacing,
               vessel_type: str) -> VesselSet:
-        from ..formats.vesselset import VesselSetWriter
-
-        if not isinstance(timing, Timing):
-            raise TypeError("timing must be a Timing object")
-        if not isinstance(spacing, Spacing):
-            raise ValueError("spacing must be a Spacing object")
         kind = ("rbc velocity" if cls.VesselSetType.from_str(vessel_type)
                 is cls.VesselSetType.RBC_VELOCITY else "vessel diameter")
-        self = cls()
-        self._writer = VesselSetWriter(file_path, timing.info, spacing.info, kind)
-        self._path = os.fspath(file_path)
-        self._read_only = False
-        return self
-
-    def _vessel(self, index: int) -> tuple[Any, int]:
-        reader = self._require_reader()
-        return reader, check_index(index, reader.num_vessels, "vessel")
+        return cls._write(file_path, timing, spacing, kind)
 
     def get_vessel_name(self, index: int) -> str:
-        reader, i = self._vessel(index)
+        reader, i = self._at(index)
         return reader.names[i]
 
     def get_vessel_status(self, index: int) -> str:
-        reader, i = self._vessel(index)
+        reader, i = self._at(index)
         return status_name(reader.statuses[i])
 
     def set_vessel_status(self, index: int, status: str) -> None:
-        if self.mode != "w":
-            raise RuntimeError("Cannot set vessel status in read-only mode")
-        code = status_code(status)
-        if self._writer is not None:
-            self._writer.set_vessel_status(int(index), code)
-            return
-        from ..formats.vesselset import VesselSetFile, set_vessel_statuses
-
-        reader, i = self._vessel(index)
-        statuses = list(reader.statuses)
-        statuses[i] = code
-        reader.close()
-        set_vessel_statuses(self._path, statuses)
-        self._reader = VesselSetFile(self._path)
+        """Set the status of a vessel; like isx this writes the file immediately."""
+        self._set_status(index, status)
 
     def get_vessel_trace_data(self, index: int) -> np.ndarray:
-        reader, i = self._vessel(index)
+        reader, i = self._at(index)
         return np.array(reader.traces[i])
 
     def get_vessel_image_data(self, index: int) -> np.ndarray:
-        reader, _ = self._vessel(index)
+        reader, _ = self._at(index)
         return np.array(reader.projection)
 
     def get_vessel_line_data(self, index: int) -> np.ndarray:
-        reader, i = self._vessel(index)
+        reader, i = self._at(index)
         return np.array(reader.lines[i])
 
     def get_vessel_set_type(self) -> VesselSet.VesselSetType:
         return self.VesselSetType.from_str(self._require_reader().kind)
 
     def get_vessel_center_trace_data(self, index: int) -> np.ndarray:
-        reader, i = self._vessel(index)
+        reader, i = self._at(index)
         return np.array(reader.center_traces[i])
 
     def get_vessel_direction_trace_data(self, index: int) -> np.ndarray:
-        reader, i = self._vessel(index)
+        reader, i = self._at(index)
         return np.array(reader.direction_traces[i])
 
     def has_correlation_heatmaps(self) -> bool:
         return bool(self._require_reader().has_correlations)
 
     def get_vessel_correlations_data(self, index: int, frame: int) -> np.ndarray:
-        reader, i = self._vessel(index)
+        reader, i = self._at(index)
         corr = reader.correlations(i)
         return np.array(corr[check_index(frame, len(corr), "frame")])
 
@@ -512,15 +496,6 @@ class VesselSet(_FileBacked):
             int(index), as_type(image, np.float32), as_type(line, np.int64),
             as_type(trace, np.float32), as_type(direction_trace, np.float32), corr,
             name=f"V{index}" if name is None else name)
-
-    def flush(self) -> None:
-        if self._writer is None:
-            return
-        from ..formats.vesselset import VesselSetFile
-
-        self._writer.flush()
-        self._writer = None
-        self._reader = VesselSetFile(self._path)
 
     def __str__(self) -> str:
         return textwrap.dedent(f"""\

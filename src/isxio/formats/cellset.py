@@ -12,24 +12,37 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._lazy import RecordArray
+from .._lazy import RecordArray, locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
+from ._base import IsxdReader
+from ._base import checked_timing as checked_timing
 from ._fields import INT64_MAX, INT64_MIN, UINT64_MAX, Fields, _describe
-from .common import SpacingInfo, TimingInfo
-from .container import (
-    ISX_PRODUCER,
-    AtomicFile,
-    Trailer,
-    encode_trailer,
-    read_trailer,
-    rewrite_trailer,
+from ._itemset import (
+    FILE_VERSION,
+    FLOAT32_NAN,
+    STATUS_NAMES,
+    UNDECIDED,
+    WHITE,
+    ItemSetMetadata,
+    ItemSetWriter,
+    efocus_values,
+    extra_properties,
+    fill_empty_names,
+    pack_color,
+    per_item_arrays,
+    rewrite_statuses,
+    status_code,
+    unpack_colors,
 )
+from ._itemset import as_float32 as as_float32
+from ._itemset import merged_statuses as merged_statuses
+from .common import SpacingInfo, TimingInfo
+from .container import ISX_PRODUCER, AtomicFile, Trailer, read_trailer
 
 __all__ = [
     "CELL_SET_TYPE",
@@ -47,60 +60,9 @@ __all__ = [
 ]
 
 CELL_SET_TYPE = 1
-FILE_VERSION = 5  #: the ``fileVersion`` isx 2.1.0 writes
-STATUS_NAMES = ("accepted", "undecided", "rejected")  #: status code -> name
-UNDECIDED = 1
-WHITE = 0xFFFFFFFF  #: default colour, opaque white (packed ARGB)
-UINT32_MAX = 2**32 - 1
-FLOAT32_NAN = np.float32(np.nan)  # bit pattern 0x7fc00000, what isx stores
 
 
 # ---------------------------------------------------------------------- helpers
-def status_code(value: int | str, what: str = "cell") -> int:
-    """Status code (0, 1, 2) of ``value``: a code or 'accepted'/'undecided'/'rejected'."""
-    if isinstance(value, str):
-        try:
-            return STATUS_NAMES.index(value.lower())
-        except ValueError:
-            pass
-    elif isinstance(value, int | np.integer) and not isinstance(value, bool) \
-            and 0 <= int(value) <= 2:
-        return int(value)
-    raise IsxWriteError(f"invalid {what} status {value!r}; expected one of {STATUS_NAMES} "
-                        "or 0, 1, 2")
-
-
-def pack_color(value: int | Sequence[int]) -> int:
-    """Packed ARGB colour of ``value``: a uint32, or ``(r, g, b)`` / ``(r, g, b, a)`` bytes."""
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        if 0 <= int(value) <= UINT32_MAX:
-            return int(value)
-    elif isinstance(value, Sequence) and len(value) in (3, 4) \
-            and all(isinstance(c, int | np.integer) and 0 <= int(c) <= 255 for c in value):
-        r, g, b, a = (*(int(c) for c in value), 255)[:4]
-        return (a << 24) | (r << 16) | (g << 8) | b
-    raise IsxWriteError(f"invalid colour {value!r}; expected a uint32 ARGB value or "
-                        "(r, g, b[, a]) bytes")
-
-
-def unpack_colors(colors: Sequence[int]) -> np.ndarray:
-    """Packed ARGB colours as a ``(n, 4)`` uint8 array of ``(r, g, b, a)``."""
-    argb = np.asarray(colors, dtype=np.uint32).reshape(-1)
-    shifts = np.array([16, 8, 0, 24], dtype=np.uint32)
-    return ((argb[:, None] >> shifts) & 0xFF).astype(np.uint8)
-
-
-def fill_empty_names(names: Sequence[str], prefix: str) -> list[str]:
-    """Replace empty names as isxcore does when it saves a trailer (spec §6.2).
-
-    An empty name becomes ``prefix`` + index, zero-padded to the number of digits of
-    ``len(names) - 1`` when there are more than 10 names (12 cells: ``C00``...``C11``).
-    """
-    n = len(names)
-    width = len(str(n - 1)) if n > 10 else 1
-    return [name if name else f"{prefix}{i:0{width}d}" for i, name in enumerate(names)]
-
-
 def float_array(f: Fields, name: str, default: Any = None) -> list[float]:
     """A JSON array of numbers as Python floats (isxcore holds them as doubles)."""
     values = f.array(name) if default is None else f.array(name, default)
@@ -109,60 +71,6 @@ def float_array(f: Fields, name: str, default: Any = None) -> list[float]:
             raise f.error("wrong JSON type", key=f"{f.key(name)}[{i}]", expected="a number",
                           found=_describe(v))
     return [float(v) for v in values]
-
-
-def efocus_values(f: Fields, extra: dict[str, Any] | None) -> list[int]:
-    """``efocusValues``, else ``[extraProperties.idps.efocus]``, else ``[0]`` (spec §6.3)."""
-    if f.has("efocusValues"):
-        return f.int_array("efocusValues", lo=0, hi=2**16 - 1)
-    idps = extra.get("idps") if isinstance(extra, dict) else None
-    if isinstance(idps, dict) and "efocus" in idps:
-        sub = Fields(idps, f.path, "extraProperties.idps", f.offset)
-        return [sub.integer("efocus", lo=0, hi=2**16 - 1)]
-    return [0]
-
-
-def extra_properties(f: Fields) -> dict[str, Any] | None:
-    """``extraProperties``: a JSON object or null."""
-    extra = f.raw("extraProperties", None)
-    if extra is not None and not isinstance(extra, dict):
-        raise f.error("wrong JSON type", key="extraProperties", expected="an object or null",
-                      found=_describe(extra))
-    return extra
-
-
-def per_item_arrays(f: Fields, prefix: str, n: int, version: int
-                    ) -> tuple[list[int], list[int], list[bool]]:
-    """Statuses, colours and activity flags (one per name), with version defaults."""
-    statuses = f.int_array(f"{prefix}Statuses", length=n, lo=0, hi=2)
-    colors = (f.int_array(f"{prefix}Colors", length=n, lo=0, hi=UINT32_MAX)
-              if version >= 2 else [WHITE] * n)
-    activity = f.bool_array(f"{prefix}Activity", length=n) if version >= 1 else [True] * n
-    return statuses, colors, activity
-
-
-def checked_timing(timing: TimingInfo) -> TimingInfo:
-    """Refuse timings isx would store inconsistently; return the normalised timing."""
-    for name, seq in (("dropped", timing.dropped), ("blank", timing.blank)):
-        if len(set(seq)) != len(seq):
-            raise IsxWriteError(f"duplicate indices in {name}: {sorted(seq)}")
-        if any(not 0 <= i < timing.num_samples for i in seq):
-            raise IsxWriteError(f"{name} index outside 0..{timing.num_samples - 1}")
-    if any(not 0 <= a <= b < timing.num_samples for a, b in timing.cropped):
-        raise IsxWriteError(f"cropped range outside 0..{timing.num_samples - 1}")
-    return timing.normalized()
-
-
-def as_float32(values: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
-    """``values`` as a new flat little-endian float32 array; its shape must be ``shape``
-    or flat with the same number of elements."""
-    arr = np.asarray(values)
-    size = int(np.prod(shape, dtype=np.int64))
-    if arr.shape != shape and arr.shape != (size,):
-        raise IsxWriteError(f"{what} has shape {arr.shape}; expected {shape}")
-    if arr.dtype.kind not in "fiub":
-        raise IsxWriteError(f"{what} has dtype {arr.dtype}; expected numbers")
-    return arr.astype("<f4").reshape(size)
 
 
 # ---------------------------------------------------------------------- metrics
@@ -311,52 +219,7 @@ class CellSetHeader:
 
 
 # ---------------------------------------------------------------------- reader
-class ItemSetMetadata:
-    """Per-item metadata shared by cell-set and vessel-set readers (``self.header``)."""
-
-    header: Any
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.header.names)
-
-    @property
-    def statuses(self) -> list[int]:
-        """Status codes: 0 accepted, 1 undecided, 2 rejected."""
-        return list(self.header.statuses)
-
-    @property
-    def status_names(self) -> list[str]:
-        """Statuses as 'accepted' / 'undecided' / 'rejected'."""
-        return self.header.status_names
-
-    @property
-    def colors(self) -> list[int]:
-        """Packed ARGB colours (see :func:`unpack_colors`)."""
-        return list(self.header.colors)
-
-    @property
-    def activity(self) -> list[bool]:
-        return list(self.header.activity)
-
-    @property
-    def timing(self) -> TimingInfo:
-        return self.header.timing
-
-    @property
-    def spacing(self) -> SpacingInfo:
-        return self.header.spacing
-
-    @property
-    def extra_properties(self) -> dict[str, Any] | None:
-        return self.header.extra_properties
-
-    @property
-    def efocus_values(self) -> list[int]:
-        return list(self.header.efocus_values)
-
-
-class CellSetFile(ItemSetMetadata):
+class CellSetFile(ItemSetMetadata, IsxdReader):
     """A cell-set ``.isxd`` file opened for reading.
 
     Opening reads only the trailer and checks it against the data-section size.
@@ -373,6 +236,8 @@ class CellSetFile(ItemSetMetadata):
         trailer and a data section with fewer than one cell of extra bytes (isxcore
         ignores both).  If false, both are errors.
     """
+
+    _lazy_arrays = ("footprints", "traces")
 
     def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
                  trailer: Trailer | None = None) -> None:
@@ -416,31 +281,16 @@ class CellSetFile(ItemSetMetadata):
         return RecordArray(self.path, 0, h.cell_items, start, shape, h.num_cells,
                            np.dtype("<f4"))
 
-    @cached_property
+    @locked_cached_property
     def footprints(self) -> RecordArray:
         """Footprint images, lazy ``(cells, rows, cols)`` float32."""
         return self._part(0, self.header.spacing.shape)
 
-    @cached_property
+    @locked_cached_property
     def traces(self) -> RecordArray:
         """Traces, lazy ``(cells, samples)`` float32 (NaN at invalid samples)."""
         h = self.header
         return self._part(h.spacing.num_pixels, (h.timing.num_samples,))
-
-    def close(self) -> None:
-        for name in ("footprints", "traces"):
-            arr = self.__dict__.get(name)
-            if arr is not None:
-                arr.close()
-
-    def __enter__(self) -> CellSetFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __reduce__(self):
-        return (CellSetFile, (self.path,))
 
     def __repr__(self) -> str:
         return (f"<CellSetFile {self.path!r} {self.num_cells} cells, "
@@ -448,7 +298,7 @@ class CellSetFile(ItemSetMetadata):
 
 
 # ---------------------------------------------------------------------- writer
-class CellSetWriter:
+class CellSetWriter(ItemSetWriter):
     """Write a cell set cell by cell, in bounded memory, byte-identical to isx.
 
     Cells are given in increasing index order (repeating the last index replaces
@@ -479,24 +329,10 @@ class CellSetWriter:
                  efocus_values: Sequence[int] = (0,), is_roi_set: bool = False,
                  cell_metrics: list[Any] | None = None,
                  producer: dict[str, Any] | None = None) -> None:
-        self.timing = checked_timing(timing)
-        self.spacing = spacing
-        self.extra_properties = extra_properties
-        self.efocus_values = [int(e) for e in efocus_values]
+        self._start_items(timing, spacing, extra_properties, efocus_values, producer)
         self.is_roi_set = bool(is_roi_set)
         self.cell_metrics = cell_metrics
-        self.producer = dict(producer or ISX_PRODUCER)
-        self.path = os.path.abspath(os.fspath(path))
-        self._mask = self.timing.valid_mask()
-        self.names: list[str] = []
-        self.statuses: list[int] = []
-        self.colors: list[int] = []
-        self.activity: list[bool] = []
-        self._file: AtomicFile | None = AtomicFile(self.path, overwrite=overwrite)
-
-    @property
-    def num_written(self) -> int:
-        return len(self.names)
+        self._open(path, overwrite)
 
     @property
     def num_cells(self) -> int:
@@ -509,22 +345,11 @@ class CellSetWriter:
 
     def set_cell_status(self, index: int, status: int | str) -> None:
         """Change the status of an already written cell (saved by :meth:`flush`)."""
-        self._check_open()
-        if not 0 <= index < self.num_written:
-            raise IsxWriteError(f"cell {index} has not been written "
-                                f"({self.num_written} cells so far)")
-        self.statuses[index] = status_code(status)
-
-    def _check_open(self) -> AtomicFile:
-        if self._file is None or self._file.closed:
-            raise IsxWriteError(f"{self.path}: writer is closed")
-        return self._file
+        self._set_status(index, status)
 
     def _record(self, image: Any, trace: Any) -> np.ndarray:
         img = as_float32(image, self.spacing.shape, "cell image")
-        tr = as_float32(trace, (self.timing.num_samples,), "cell trace")
-        tr[~self._mask] = FLOAT32_NAN
-        return np.concatenate([img, tr])
+        return np.concatenate([img, self._trace(trace, "cell trace")])
 
     def set_cell_data(self, index: int, image: Any, trace: Any, name: str | None = None,
                       status: int | str | None = None, color: Any = None,
@@ -539,9 +364,7 @@ class CellSetWriter:
             raise IsxWriteError(f"Writing cell indexes out of order is unsupported: expected "
                                 f"cell {n}, got {index}")
         record = self._record(image, trace)
-        meta = (f"C{index}" if name is None else str(name),
-                UNDECIDED if status is None else status_code(status),
-                WHITE if color is None else pack_color(color), bool(active))
+        meta = self._meta(index, name, status, color, active)
         if index == n - 1:  # replace the last cell
             f.fh.seek(index * 4 * self.cell_items)  # type: ignore[union-attr]
             f.write(record.tobytes())
@@ -551,9 +374,6 @@ class CellSetWriter:
         f.write(record.tobytes())
         for seq, value in zip(self._meta_lists(), meta, strict=True):
             seq.append(value)
-
-    def _meta_lists(self) -> tuple[list, list, list, list]:
-        return self.names, self.statuses, self.colors, self.activity
 
     def write_cells(self, images: Any, traces: Any, *, names: Sequence[str] | None = None,
                     statuses: Sequence[int | str] | None = None,
@@ -588,33 +408,11 @@ class CellSetWriter:
                              self.extra_properties, metrics, self.is_roi_set,
                              producer=self.producer)
 
-    def flush(self) -> None:
-        """Write the trailer and move the file into place."""
-        if self._file is None:
-            return
-        f = self._check_open()
+    def _finish(self, f: AtomicFile) -> dict[str, Any]:
         try:
-            header = self.header.to_json()
+            return self.header.to_json()
         except IsxFormatError as exc:
             raise IsxWriteError(f"invalid cell metrics: {exc.reason}") from None
-        f.write(encode_trailer(header))
-        f.commit()
-        self._file = None
-
-    def close(self) -> None:
-        """Discard the temporary file if :meth:`flush` was not called."""
-        if self._file is not None:
-            self._file.abort()
-            self._file = None
-
-    def __enter__(self) -> CellSetWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.flush()
-        else:
-            self.close()
 
 
 def _bulk_meta(first: int, k: int, names: Sequence[str] | None,
@@ -667,22 +465,6 @@ def write_cell_set(path: str | os.PathLike[str], footprints: Any, traces: Any, *
 
 
 # ---------------------------------------------------------------------- editing
-def merged_statuses(current: Sequence[int], statuses: Sequence[int | str] | Mapping[int, Any],
-                    what: str = "cell") -> list[int]:
-    """New status list: ``statuses`` is a full sequence or a mapping index -> status."""
-    n = len(current)
-    if isinstance(statuses, Mapping):
-        out = list(current)
-        for index, value in statuses.items():
-            if not isinstance(index, int | np.integer) or not -n <= int(index) < n:
-                raise IsxWriteError(f"{what} index {index!r} out of range for {n} {what}s")
-            out[int(index)] = status_code(value, what)
-        return out
-    if len(statuses) != n:
-        raise IsxWriteError(f"{len(statuses)} statuses given for {n} {what}s")
-    return [status_code(s, what) for s in statuses]
-
-
 def set_cell_statuses(path: str | os.PathLike[str],
                       statuses: Sequence[int | str] | Mapping[int, int | str]) -> None:
     """Change the statuses of an existing cell set in place.
@@ -700,9 +482,4 @@ def set_cell_statuses(path: str | os.PathLike[str],
         All statuses (one per cell), or a mapping ``{cell index: status}``; a status is
         0/1/2 or 'accepted'/'undecided'/'rejected'.
     """
-    path = os.fspath(path)
-    with CellSetFile(path, recover=False) as cells:
-        header, data_size = cells.header, cells.trailer.data_size
-    new = replace(header, statuses=merged_statuses(header.statuses, statuses),
-                  producer=dict(ISX_PRODUCER))
-    rewrite_trailer(path, data_size, new.to_json())
+    rewrite_statuses(path, CellSetFile, statuses, "cell")

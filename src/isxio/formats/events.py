@@ -14,26 +14,50 @@ Reading reproduces what isx returns: per channel, packets sorted by time, packet
 the same time collapsed to the last one read, offsets in µs since the global start
 converted through double seconds exactly as isx does (so some come back 1 µs below
 the stored value; the stored offsets are available too).
+
+This module holds the header, the reader of both layouts and the V2 writer; the V1
+layout lives in :mod:`~isxio.formats.events_v1`, packet grouping and times in
+:mod:`~isxio.formats.events_packets`, the per-channel metrics in
+:mod:`~isxio.formats.events_metrics`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from .._lazy import locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
-from . import _json
-from ._fields import Fields, _describe
+from ._base import IsxdReader, IsxdWriter
+from ._fields import Fields
+from ._isxratio import r_add, r_double, r_mul
 from .common import Ratio, Time, TimingInfo
-from .container import ISX_PRODUCER, AtomicFile, Trailer, encode_trailer, read_trailer
+from .container import ISX_PRODUCER, AtomicFile, Trailer, read_trailer
+from .events_metrics import EVENT_METRIC_NAMES, event_metrics_json, parse_event_metrics
+from .events_packets import (
+    DENSE,
+    PACKET_DTYPE,
+    SPARSE,
+    collapse_channels,
+    collapse_order,
+    isx_microseconds,
+    split_channels,
+)
+from .events_v1 import (
+    V1_PACKET_DTYPE,
+    V1_TYPES,
+    V1Block,
+    parse_v1_trailer,
+    read_v1_blocks,
+    v1_channel,
+    write_v1_events_file,
+)
 
 __all__ = [
     "DENSE",
@@ -53,23 +77,11 @@ __all__ = [
     "write_v1_events_file",
 ]
 
-#: V2 packet (spec §7.1): 20 bytes, packed, little-endian.
-PACKET_DTYPE = np.dtype([("offset", "<u8"), ("signal", "<u8"), ("value", "<f4")])
-#: V1 packet (spec §7.3): absolute µs time, float32 bits (sign = state), reserved.
-V1_PACKET_DTYPE = np.dtype([("time", "<u8"), ("bits", "<u4"), ("reserved", "<u4")])
-#: ``signalTypes`` values.
-SPARSE, DENSE = 0, 1
 #: ``type`` -> kind name, and back.
 KINDS = {5: "events", 3: "gpio", 7: "imu"}
 KIND_TYPES = {name: code for code, name in KINDS.items()}
-V1_TYPES = (3, 5)
 #: Period isx assumes when every channel step is zero.
 DEFAULT_PERIOD = Ratio(1, 1000)
-_SIGN = np.uint32(0x80000000)
-_MAX_HEADER = 1 << 20  # sanity bound on a V1 channel header's JSON text
-#: Per-channel event metrics, in the order of a ``metrics`` entry (spec §7.2).
-EVENT_METRIC_NAMES = ("snr", "mad", "eventRate", "eventAmpMedian", "eventAmpSD",
-                      "riseMedian", "riseSD", "decayMedian", "decaySD")
 
 
 def _at(f: Fields, name: str, index: int, value: Any) -> Fields:
@@ -77,9 +89,16 @@ def _at(f: Fields, name: str, index: int, value: Any) -> Fields:
     return Fields({f"{name}[{index}]": value}, f.path, f.prefix, f.offset)
 
 
-def _truncate_to_ms(t: Fraction) -> Ratio:
-    """isx's end time: truncated (toward zero) to whole milliseconds, den 1000."""
-    return Ratio(int(t * 1000), 1000)
+def _isx_end(timing: TimingInfo) -> Time:
+    """isx's default end: ``start + period × samples`` in isxcore's ratio arithmetic,
+    converted to a double, times 1000, truncated to whole ms (den 1000).
+
+    Exact arithmetic differs from isx where the double falls just below a whole ms
+    (start 1 ms, 528 × 1864/30 s: isx stores 32806400, not 32806401).
+    """
+    s, p = timing.start.secs_since_epoch, timing.period
+    end = r_add((s.num, s.den), r_mul((p.num, p.den), (timing.num_samples, 1)))
+    return Time(Ratio(int(r_double(end) * 1000), 1000), timing.start.utc_offset)
 
 
 def _ceil(x: Fraction) -> int:
@@ -195,244 +214,11 @@ class EventsHeader:
 
     @classmethod
     def _from_v1(cls, f: Fields, kind: int, trailer: Trailer) -> EventsHeader:
-        version = f.integer("fileVersion", lo=0, hi=2**32)
-        timing = TimingInfo.from_json(f, "timing info")
-        offsets = f.sub("channel offsets")
-        # isxcore keeps channels in a std::map: sorted by the names' bytes.
-        names = tuple(sorted(offsets.obj, key=lambda s: s.encode("utf-8")))
-        where = tuple(offsets.integer(name, lo=-(2**31), hi=2**31 - 1) for name in names)
-        for name, pos in zip(names, where, strict=True):
-            if not 0 <= pos < trailer.data_size:
-                raise f.error("channel header offset outside the data section",
-                              key=f"channel offsets.{name}",
-                              expected=f"0 <= offset < {trailer.data_size}", found=pos)
-        data_type = f.integer("dataType", lo=0, hi=1)
-        analog = ("GPIO4_AI" in names) if version == 0 else f.boolean("analog")
-        start = timing.start
-        end = Fraction(start.secs_since_epoch.fraction) + timing.duration
-        n = len(names)
-        producer = f.raw("producer", {})
-        return cls(kind, names, start, Time(Ratio.from_fraction(end), start.utc_offset),
-                   (timing.period,) * n, (DENSE if analog else SPARSE,) * n,
-                   file_version=version, file_type=0,
-                   producer=producer if isinstance(producer, dict) else {},
-                   v1_timing=timing, channel_offsets=where, analog=analog,
-                   data_type=data_type)
-
-
-# ---------------------------------------------------------------------- metrics
-def _metric_row(f: Fields, index: int, entry: Any) -> np.ndarray:
-    """One ``metrics`` entry -> 9 float64 values (NaN for null; all NaN for ``{}``/null)."""
-    key = f"metrics[{index}]"
-    width = len(EVENT_METRIC_NAMES)
-    row = np.full(width, np.nan)
-    if entry is None or entry == {}:
-        return row
-    if not isinstance(entry, list):
-        raise f.error("malformed event metrics entry", key=key,
-                      expected=f"{{}}, null or an array of {width} numbers",
-                      found=_describe(entry))
-    if len(entry) < width:
-        raise f.error("event metrics entry is too short", key=key,
-                      expected=f"{width} numbers ({', '.join(EVENT_METRIC_NAMES)})",
-                      found=f"{len(entry)} elements")
-    if len(entry) > width:
-        warnings.warn(f"{f.path}: {key} holds {len(entry)} values; only the first {width} "
-                      "are known metrics (isx ignores the rest too)", IsxFormatWarning,
-                      stacklevel=4)
-    for j, value in enumerate(entry[:width]):
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise f.error("wrong JSON type", key=f"{key}[{j}]",
-                          expected=f"a number or null ({EVENT_METRIC_NAMES[j]})",
-                          found=_describe(value))
-        row[j] = float(value)
-    return row
-
-
-def parse_event_metrics(f: Fields, metrics: Any, num_channels: int) -> np.ndarray | None:
-    """The ``metrics`` JSON value as a float64 array ``(num_channels, 9)``, or None.
-
-    Columns follow :data:`EVENT_METRIC_NAMES`.  ``null`` values read as NaN, and so do
-    channels whose entry is ``{}`` or null or that have no entry (isx's properties
-    export prints 0 for those).  ``null`` or ``[]`` (no metrics at all) gives None.
-    Entries past the last channel are ignored with a warning, as are values past the
-    ninth; as in isxcore, an entry shorter than 9 values or holding a non-number is
-    an error (:class:`~isxio.errors.IsxFormatError` naming the key).  Values are
-    the stored (double) ones; isxcore narrows them to float32 when it reads them.
-    """
-    if metrics is None or (isinstance(metrics, list) and not metrics):
-        return None
-    if not isinstance(metrics, list):
-        raise f.error("wrong JSON type", key="metrics", expected="null or an array",
-                      found=_describe(metrics))
-    if len(metrics) > num_channels:
-        warnings.warn(f"{f.path}: metrics has {len(metrics)} entries for {num_channels} "
-                      "channel(s); the extra entries are ignored", IsxFormatWarning,
-                      stacklevel=3)
-    out = np.full((num_channels, len(EVENT_METRIC_NAMES)), np.nan)
-    for i, entry in enumerate(metrics[:num_channels]):
-        out[i] = _metric_row(f, i, entry)
-    return out
-
-
-def _metrics_table(values: Any, num_channels: int) -> np.ndarray:
-    """(channels, 9) float64 from an array-like or a mapping name -> per-channel values."""
-    width = len(EVENT_METRIC_NAMES)
-    if isinstance(values, Mapping):
-        unknown = sorted(set(values) - set(EVENT_METRIC_NAMES))
-        if unknown:
-            raise IsxWriteError(f"unknown event metric(s) {unknown}; known: "
-                                f"{list(EVENT_METRIC_NAMES)}")
-        table = np.full((num_channels, width), np.nan)
-        for j, name in enumerate(EVENT_METRIC_NAMES):
-            if name in values:
-                column = np.asarray(values[name], dtype=np.float64)
-                if column.shape != (num_channels,):
-                    raise IsxWriteError(f"metric {name!r} has shape {column.shape}; "
-                                        f"expected ({num_channels},), one per channel")
-                table[:, j] = column
-        return table
-    try:
-        table = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise IsxWriteError(f"channel metrics must be numbers: {exc}") from None
-    if table.shape != (num_channels, width):
-        raise IsxWriteError(f"channel metrics have shape {table.shape}; expected "
-                            f"({num_channels}, {width}): one row per channel, columns "
-                            f"{', '.join(EVENT_METRIC_NAMES)}")
-    return table
-
-
-def event_metrics_json(values: Any, num_channels: int) -> list[Any]:
-    """Per-channel metrics -> the ``metrics`` JSON value isxcore stores (spec §7.2).
-
-    ``values`` is an array-like ``(num_channels, 9)`` (columns
-    :data:`EVENT_METRIC_NAMES`) or a mapping metric name -> ``(num_channels,)``
-    values (missing metrics are NaN).  NaN is written as ``null``; a channel whose
-    metrics are all NaN is written ``{}`` (no metrics).  Infinite values are refused:
-    the JSON dialect cannot hold them.
-    """
-    table = _metrics_table(values, num_channels)
-    if np.isinf(table).any():
-        raise IsxWriteError("channel metrics must be finite or NaN (JSON has no infinity)")
-    return [{} if np.isnan(row).all() else
-            [None if np.isnan(v) else float(v) for v in row] for row in table]
+        return cls(kind, **parse_v1_trailer(f, trailer.data_size))
 
 
 # ---------------------------------------------------------------------- reading
-def _exact(a: np.ndarray, scale: int, shift: int) -> np.ndarray:
-    """``a * scale - shift`` exactly: int64 when it fits, else Python ints (object)."""
-    a = np.asarray(a)
-    if a.size == 0:
-        return np.zeros(0, np.int64)
-    lo, hi = int(a.min()), int(a.max())
-    bounds = (lo * scale - shift, hi * scale - shift, lo, hi)
-    if all(-(2**63) <= v < 2**63 for v in bounds):
-        return a.astype(np.int64) * np.int64(scale) - np.int64(shift)
-    return a.astype(object) * scale - shift
-
-
-def _to_isx_us(num: np.ndarray, den: int) -> np.ndarray:
-    """isx's ``Duration(num/den).toMicroseconds()``: trunc(double(num)/double(den) * 1e6)."""
-    secs = num.astype(np.float64) / float(den)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return np.trunc(secs * 1e6).astype(np.int64)
-
-
-def isx_microseconds(us: np.ndarray, start: Time | None = None) -> np.ndarray:
-    """Stored V2 offsets (µs, int64) as isx returns them, relative to ``start``.
-
-    isx adds each offset to the start time in exact rational arithmetic (common
-    denominator ``L = lcm(start den, 10**6)``), subtracts the start again and converts
-    the difference to double seconds, then to whole µs, truncating.  About 2 % of
-    offsets come back 1 µs below the stored value.
-    """
-    den = math.lcm(start.secs_since_epoch.den, 10**6) if start is not None else 10**6
-    return _to_isx_us(_exact(us, den // 10**6, 0), den)
-
-
-def _v1_offsets(times_us: np.ndarray, start: Time) -> tuple[np.ndarray, np.ndarray]:
-    """Absolute V1 µs times -> (exact µs since ``start`` truncated, isx's µs), int64.
-
-    isx builds each time as ``times_us / 10**6`` and subtracts the start over the
-    common denominator ``L = lcm(10**6, start den)``; negative results wrap when
-    viewed as uint64, as in isx.
-    """
-    sec = start.secs_since_epoch
-    den = math.lcm(10**6, abs(sec.den))
-    num = _exact(times_us, den // 10**6, sec.num * (den // sec.den))
-    k = den // 10**6
-    stored = num // k if k > 1 else num  # floor; equals truncation for offsets >= 0
-    if k > 1:
-        stored = stored + ((num < 0) & (num % k != 0))
-    if stored.dtype == object:  # out of the int64 range (corrupt times): wrap like isx
-        stored = (stored % 2**64).astype(np.uint64).view(np.int64)
-    return stored.astype(np.int64), _to_isx_us(num, den)
-
-
-def _collapse_order(signal: np.ndarray, key: np.ndarray, num_channels: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Packets to keep (sorted by channel then ``key``, last of equal keys) and bounds."""
-    sig = np.asarray(signal, dtype=np.uint64)
-    order = np.lexsort((key, sig))  # stable: equal keys keep file order
-    s_sig, s_key = sig[order], key[order]
-    last = np.ones(len(order), dtype=bool)
-    if len(order) > 1:
-        last[:-1] = (s_sig[1:] != s_sig[:-1]) | (s_key[1:] != s_key[:-1])
-    bounds = np.searchsorted(s_sig[last], np.arange(num_channels + 1, dtype=np.uint64))
-    return order[last], bounds
-
-
-def _split(offsets: np.ndarray, values: np.ndarray, bounds: np.ndarray
-           ) -> list[tuple[np.ndarray, np.ndarray]]:
-    off = offsets.view(np.uint64)
-    return [(off[bounds[i]:bounds[i + 1]].copy(), values[bounds[i]:bounds[i + 1]].copy())
-            for i in range(len(bounds) - 1)]
-
-
-def collapse_channels(signal: np.ndarray, offset: np.ndarray, value: np.ndarray,
-                      num_channels: int, *, start: Time | None = None,
-                      stored_offsets: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Group V2 packets per channel as isx does, in one vectorised pass.
-
-    Within a channel, packets are sorted by time (``offset`` read as a signed 64-bit
-    count of µs, as isxcore does) and packets sharing a time collapse to the last
-    one in file order.  Offsets are converted as isx does for a file whose global
-    start is ``start`` (:func:`isx_microseconds`) unless ``stored_offsets`` is true.
-
-    Returns
-    -------
-    list of (offsets, values)
-        ``offsets`` uint64 µs since the global start, ``values`` float32, per channel.
-    """
-    signed = np.ascontiguousarray(offset, dtype=np.uint64).view(np.int64)
-    keep, bounds = _collapse_order(signal, signed, num_channels)
-    out = signed[keep] if stored_offsets else isx_microseconds(signed[keep], start)
-    return _split(out, np.asarray(value, dtype=np.float32)[keep], bounds)
-
-
-def _decode_v1_values(bits: np.ndarray, analog: bool) -> np.ndarray:
-    """V1 value decoding (spec §7.3): value = |float|; logical channels use the state."""
-    value = (bits & ~_SIGN).view(np.float32)
-    if analog:
-        return value
-    state = (bits >> np.uint32(31)).astype(np.float32)
-    with np.errstate(invalid="ignore"):  # inf * 0 -> NaN, as in isx
-        return np.where(value == 0, state, value * state).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class _V1Block:
-    name: str
-    header_offset: int
-    data_offset: int
-    count: int
-    header: dict[str, Any]
-
-
-class EventsFile:
+class EventsFile(IsxdReader):
     """An event set, GPIO or IMU ``.isxd`` file opened for reading.
 
     Opening reads only the trailer.  Packets are read (memory-mapped) and checked
@@ -530,7 +316,7 @@ class EventsFile:
         """The raw ``metrics`` JSON value (None when absent or null)."""
         return self.header.metrics
 
-    @cached_property
+    @locked_cached_property
     def channel_metrics(self) -> np.ndarray | None:
         """Per-channel event metrics: float64 ``(num_channels, 9)``, or None if none stored.
 
@@ -546,7 +332,7 @@ class EventsFile:
             return None
         return {name: table[:, j].copy() for j, name in enumerate(EVENT_METRIC_NAMES)}
 
-    @cached_property
+    @locked_cached_property
     def timing(self) -> TimingInfo:
         """The file timing exactly as isx reports it.
 
@@ -574,7 +360,7 @@ class EventsFile:
         return TimingInfo(count, period, h.global_start)
 
     # -------------------------------------------------------------- V2 data
-    @cached_property
+    @locked_cached_property
     def packets(self) -> np.ndarray:
         """V2 packets in file order: a structured memmap (``offset``, ``signal``, ``value``)."""
         if not self.header.is_v2:
@@ -601,65 +387,19 @@ class EventsFile:
                           IsxFormatWarning, stacklevel=3)
 
     # -------------------------------------------------------------- V1 data
-    @cached_property
-    def _v1_blocks(self) -> list[_V1Block]:
-        h, size = self.header, self.trailer.data_size
-        starts = [*sorted(set(h.channel_offsets)), size]
-        with open(self.path, "rb") as fh:
-            return [self._read_v1_block(fh, name, pos, starts[starts.index(pos) + 1])
-                    for name, pos in zip(h.channel_names, h.channel_offsets, strict=True)]
-
-    def _read_v1_block(self, fh: Any, name: str, pos: int, limit: int) -> _V1Block:
-        """Parse the channel header at ``pos``; its packets must end by ``limit``.
-
-        ``limit`` is the next channel header or the end of the data section.  An
-        analog channel with ``Number of Packets`` 0 runs up to ``limit`` (isx reads on
-        to the end of the data section, i.e. into the next header, if there is one).
-        """
-        fh.seek(pos)
-        raw = fh.read(min(limit - pos, _MAX_HEADER))
-        end = raw.find(b"\x00")
-        if end < 0:
-            raise self._error("channel header is not NUL-terminated before the next block",
-                              offset=pos, key=f"channel offsets.{name}")
-        try:
-            obj = _json.loads(raw[:end].decode("utf-8"))
-        except ValueError as exc:
-            raise self._error(f"channel header does not parse ({exc})", offset=pos,
-                              key=f"channel offsets.{name}") from None
-        f = Fields(obj, self.path, f"channel[{name!r}]", pos)
-        if f.string("channel") != name:
-            raise f.error("channel header names another channel", key=f.key("channel"),
-                          expected=repr(name), found=repr(f.string("channel")))
-        count = f.integer("Number of Packets", lo=0)
-        data = pos + end + 1
-        avail = limit - data
-        if count == 0 and self.header.analog:
-            count, rest = divmod(avail, V1_PACKET_DTYPE.itemsize)
-            if rest:
-                raise self._error("analog channel data is not a whole number of packets",
-                                  key=f.key("Number of Packets"), offset=data,
-                                  expected="a multiple of 16 bytes", found=f"{avail} bytes")
-        if count * V1_PACKET_DTYPE.itemsize > avail:
-            raise self._error("channel packets run past the next block or the data section",
-                              key=f.key("Number of Packets"), offset=data,
-                              expected=f"<= {avail // V1_PACKET_DTYPE.itemsize} packets",
-                              found=count)
-        return _V1Block(name, pos, data, count, obj)
+    @locked_cached_property
+    def _v1_blocks(self) -> list[V1Block]:
+        h = self.header
+        return read_v1_blocks(self.path, h.channel_names, h.channel_offsets,
+                              self.trailer.data_size, h.analog)
 
     def _v1_channel(self, index: int) -> tuple[np.ndarray, ...]:
         """(time, exact offset, isx offset, value) of one V1 channel block, in file order."""
-        block = self._v1_blocks[index]
-        if block.count:
-            pk = np.fromfile(self.path, dtype=V1_PACKET_DTYPE, count=block.count,
-                             offset=block.data_offset)
-        else:
-            pk = np.zeros(0, V1_PACKET_DTYPE)
-        stored, rel = _v1_offsets(pk["time"], self.header.global_start)
-        return pk["time"], stored, rel, _decode_v1_values(pk["bits"], self.header.analog)
+        return v1_channel(self.path, self._v1_blocks[index], self.header.global_start,
+                          self.header.analog)
 
     # -------------------------------------------------------------- channels
-    @cached_property
+    @locked_cached_property
     def _grouped(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(stored offsets, isx offsets, values, channel bounds), sorted and collapsed."""
         n = self.num_channels
@@ -667,7 +407,7 @@ class EventsFile:
             pk = self.packets
             self._check_counts(pk)
             key = np.ascontiguousarray(pk["offset"]).view(np.int64)
-            keep, bounds = _collapse_order(pk["signal"], key, n)
+            keep, bounds = collapse_order(pk["signal"], key, n)
             stored = key[keep]
             return (stored, isx_microseconds(stored, self.header.global_start),
                     np.asarray(pk["value"][keep]), bounds)
@@ -677,7 +417,7 @@ class EventsFile:
             return empty, empty, np.zeros(0, np.float32), np.zeros(1, np.int64)
         sig = np.repeat(np.arange(n, dtype=np.uint64), [len(p[0]) for p in parts])
         times, stored, rel, val = (np.concatenate(p) for p in zip(*parts, strict=True))
-        keep, bounds = _collapse_order(sig, times, n)  # same time <=> same µs stamp
+        keep, bounds = collapse_order(sig, times, n)  # same time <=> same µs stamp
         return stored[keep], rel[keep], val[keep], bounds
 
     def _index(self, index: int) -> int:
@@ -713,7 +453,7 @@ class EventsFile:
                          ) -> list[tuple[np.ndarray, np.ndarray]]:
         """:meth:`channel_data` of every channel, computed in one vectorised pass."""
         stored, isx_off, values, bounds = self._grouped
-        data = _split(stored if stored_offsets else isx_off, values, bounds)
+        data = split_channels(stored if stored_offsets else isx_off, values, bounds)
         if not by_name:
             return data
         names = self.header.channel_names
@@ -732,15 +472,6 @@ class EventsFile:
         """Drop cached data and memory maps (they are rebuilt on the next access)."""
         for name in ("packets", "_grouped", "_v1_blocks"):
             self.__dict__.pop(name, None)
-
-    def __enter__(self) -> EventsFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __reduce__(self):
-        return (EventsFile, (self.path,))
 
     def __repr__(self) -> str:
         layout = "V2" if self.is_v2 else "V1"
@@ -763,7 +494,7 @@ def _as_offsets(offsets: Any) -> np.ndarray:
     return np.ascontiguousarray(arr.astype(np.uint64, copy=False))
 
 
-class EventsWriter:
+class EventsWriter(IsxdWriter):
     """Write a V2 event set, GPIO or IMU file, channel data appended as given.
 
     With the defaults the output is byte-identical to ``isx.EventSet.write``: every
@@ -822,17 +553,14 @@ class EventsWriter:
                                 f"{len(steps)} steps and {len(types)} types")
         if any(t not in (SPARSE, DENSE) for t in types):
             raise IsxWriteError(f"signal types must be 0 (sparse) or 1 (dense), got {types}")
-        start = timing.start
         if global_end is None:
-            end = start.secs_since_epoch.fraction + timing.duration
-            global_end = Time(_truncate_to_ms(end), start.utc_offset)
+            global_end = _isx_end(timing)
         self.header = EventsHeader(
-            KIND_TYPES[kind], names, start, global_end, steps, types, metrics=metrics,
+            KIND_TYPES[kind], names, timing.start, global_end, steps, types, metrics=metrics,
             extra_properties=extra_properties, producer=dict(producer or ISX_PRODUCER))
-        self.path = os.path.abspath(os.fspath(path))
         self._counts = [0] * n
         self._firsts = [0] * n
-        self._file: AtomicFile | None = AtomicFile(self.path, overwrite=overwrite)
+        self._open(path, overwrite)
 
     @property
     def num_channels(self) -> int:
@@ -842,11 +570,6 @@ class EventsWriter:
     def num_samples(self) -> list[int]:
         """Packets written so far, per channel."""
         return list(self._counts)
-
-    def _check_open(self) -> AtomicFile:
-        if self._file is None or self._file.closed:
-            raise IsxWriteError(f"{self.path}: writer is closed")
-        return self._file
 
     def set_cell_data(self, index: int, offsets_us: Any, amplitudes: Any) -> None:
         """Append packets ``(offset µs since the start, amplitude)`` to channel ``index``.
@@ -877,107 +600,12 @@ class EventsWriter:
 
     set_channel_data = set_cell_data
 
-    def flush(self) -> None:
-        """Write the trailer and move the file into place."""
-        if self._file is None:
-            return
-        f = self._check_open()
+    def _finish(self, f: AtomicFile) -> dict[str, Any]:
+        """The trailer, with the packet counts and first offsets written (kept as
+        :attr:`header`)."""
         h = self.header
-        header = EventsHeader(h.type, h.channel_names, h.global_start, h.global_end,
-                              h.signal_steps, h.signal_types, tuple(self._counts),
-                              tuple(self._firsts), h.metrics, h.extra_properties,
-                              h.file_version, 1, h.producer)
-        f.write(encode_trailer(header.to_json()))
-        f.commit()
-        self._file = None
-        self.header = header
-
-    def close(self) -> None:
-        """Discard the temporary file if :meth:`flush` was not called."""
-        if self._file is not None:
-            self._file.abort()
-            self._file = None
-
-    def __enter__(self) -> EventsWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.flush()
-        else:
-            self.close()
-
-
-# ---------------------------------------------------------------------- V1 writer
-def _v1_bits(values: np.ndarray, states: np.ndarray | None) -> np.ndarray:
-    """float32 bit patterns: magnitude = |value|, sign bit = state (spec §7.3)."""
-    bits = np.asarray(values, dtype=np.float32).view(np.uint32)
-    if states is None:
-        return bits.copy()
-    mag = bits & ~_SIGN
-    return mag | np.where(np.asarray(states, dtype=bool), _SIGN, np.uint32(0))
-
-
-def write_v1_events_file(path: str | os.PathLike[str], timing: TimingInfo,
-                         channels: Iterable[tuple[Any, ...]], *, kind: str = "gpio",
-                         analog: bool = False, file_version: int = 1,
-                         data_type: int | None = None, overwrite: bool = False,
-                         producer: dict[str, Any] | None = None) -> None:
-    """Build a legacy (V1) GPIO / event file byte by byte (spec §7.3).
-
-    isx cannot write this layout; this writer exists to make test fixtures and to
-    convert old data.
-
-    Parameters
-    ----------
-    path
-        Output ``.isxd`` file.
-    timing
-        Stored as ``timing info`` (its start is the origin of the offsets isx reports).
-    channels
-        Channel blocks in file order: tuples ``(name, times_us, values)`` or
-        ``(name, times_us, values, states)``, optionally followed by a dict of extra
-        header fields (``mode``, ``GPIO Trigger/Follow``, ``Number of Packets`` to
-        override the count).  ``times_us`` are absolute µs since the Unix epoch.
-        Without ``states`` the sign of each value is the stored state bit.
-    kind
-        ``'gpio'`` (type 3) or ``'events'`` (type 5).
-    analog, file_version, data_type
-        Footer fields; ``data_type`` defaults to 0 for GPIO, 1 for events.  With
-        ``file_version`` 0 no ``analog`` key is written.
-    """
-    if kind not in ("gpio", "events"):
-        raise IsxWriteError(f"V1 files are 'gpio' or 'events', got {kind!r}")
-    code = KIND_TYPES[kind]
-    offsets: dict[str, int] = {}
-    out = AtomicFile(path, overwrite=overwrite)
-    try:
-        for item in channels:
-            name, times, values, *rest = item
-            states = rest[0] if rest and not isinstance(rest[0], dict) else None
-            extra = rest[-1] if rest and isinstance(rest[-1], dict) else {}
-            times = np.asarray(times, dtype=np.uint64)
-            pk = np.zeros(len(times), V1_PACKET_DTYPE)
-            pk["time"] = times
-            pk["bits"] = _v1_bits(np.asarray(values).reshape(len(times)), states)
-            head = {"GPIO Trigger/Follow": "", "Number of Packets": len(times),
-                    "channel": str(name), "mode": ""}
-            head.update(extra)
-            offsets[str(name)] = out.tell()
-            out.write(_json.dumps(head).encode("utf-8") + b"\x00")
-            out.write(pk.tobytes())
-        footer = {
-            "channel offsets": offsets,
-            "dataType": (0 if code == 3 else 1) if data_type is None else data_type,
-            "fileVersion": file_version,
-            "producer": dict(producer or ISX_PRODUCER),
-            "timing info": timing.to_json(),
-            "type": code,
-        }
-        if file_version != 0:
-            footer["analog"] = bool(analog)
-        out.write(encode_trailer(footer))
-        out.commit()
-    except BaseException:
-        out.abort()
-        raise
+        self.header = EventsHeader(h.type, h.channel_names, h.global_start, h.global_end,
+                                   h.signal_steps, h.signal_types, tuple(self._counts),
+                                   tuple(self._firsts), h.metrics, h.extra_properties,
+                                   h.file_version, 1, h.producer)
+        return self.header.to_json()

@@ -3,7 +3,7 @@
 Spec ``other.md`` §3.  Like GPIO files, isx converts an ``.imu`` file into an
 event-based ``.isxd`` (9 DENSE channels) before reading it; :class:`ImuFile`
 performs the same conversion in memory and offers the interface of
-:class:`~isxio.formats.gpio.GpioData`.
+:class:`~isxio.formats.gpiodata.GpioData`.
 
 * Timing comes from the JSON footer (``timingInfo``), not from the records'
   millisecond timestamps.  Sample offsets are computed with isxcore's unreduced
@@ -30,8 +30,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import IsxFormatError, IsxFormatWarning
+from ._isxratio import r_add
 from .common import Ratio, Time
-from .gpio import PACKET_DTYPE, GpioData, parse_json_stream, r_add
+from .events_packets import DENSE, PACKET_DTYPE
+from .gpiodata import GpioData, parse_json_stream
 
 __all__ = ["IMU_CHANNEL_NAMES", "IMU_HEADER", "ImuFile", "read_imu"]
 
@@ -41,7 +43,6 @@ IMU_CHANNEL_NAMES = ("Acc x", "Acc y", "Acc z", "Ori yaw", "Ori pitch", "Ori rol
 #: accelerometer, magnetometer and orientation records, sessionOffset, sessionSize.
 IMU_HEADER = struct.Struct("<QQiHH" + "Q" * 11)
 RECORD = np.dtype([("timestamp", "<u8"), ("xyz", "<i2", (3,)), ("reserved", "<i2")])
-DENSE = 1
 ACC_SCALE = 16384.0  # counts per g (applied by isx's Python wrapper)
 ORI_SCALE = 2048.0  # S4.11 fixed point
 US = 1_000_000

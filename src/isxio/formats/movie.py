@@ -11,15 +11,15 @@ import os
 import re
 import warnings
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from .._lazy import RecordArray
+from .._lazy import RecordArray, locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxUnsupportedError, IsxWriteError
+from ._base import IsxdReader, IsxdWriter, checked_timing
 from .common import Ratio, SpacingInfo, TimingInfo
-from .container import ISX_PRODUCER, AtomicFile, Trailer, encode_trailer, read_trailer
+from .container import ISX_PRODUCER, AtomicFile, Trailer, read_trailer
 
 __all__ = [
     "DATA_TYPES",
@@ -180,7 +180,7 @@ class MovieHeader:
                    framed, extra, version, producer if isinstance(producer, dict) else {}, kind)
 
 
-class MovieFile:
+class MovieFile(IsxdReader):
     """A movie or image ``.isxd`` file opened for reading.
 
     Opening reads only the trailer.  ``data`` is a lazy, memory-mapped array of shape
@@ -195,6 +195,8 @@ class MovieFile:
     trailer
         The already-parsed trailer of ``path`` (saves reading it again).
     """
+
+    _lazy_arrays = ("data", "frame_headers", "frame_footers")
 
     def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
                  trailer: Trailer | None = None) -> None:
@@ -309,7 +311,7 @@ class MovieFile:
         """True if frames carry TSC timestamps (``tsc``) as isx reports them (§4.6)."""
         return self.header.has_tsc
 
-    @cached_property
+    @locked_cached_property
     def timing(self) -> TimingInfo:
         """Timing as isx reports it: the period comes from the TSCs when available (§4.6)."""
         timing = self.header.timing
@@ -331,7 +333,7 @@ class MovieFile:
                            self.num_records, h.dtype if not h.has_frame_header_footer
                            else np.dtype("<u2"), self._index)
 
-    @cached_property
+    @locked_cached_property
     def data(self) -> RecordArray:
         """Frames as a lazy array ``(frames, rows, cols)``; invalid frames are zeros."""
         h = self.header
@@ -339,7 +341,7 @@ class MovieFile:
         return RecordArray(self.path, 0, h.record_items, start, h.spacing.shape,
                            self.num_records, h.dtype, self._index)
 
-    @cached_property
+    @locked_cached_property
     def frame_headers(self) -> RecordArray:
         """The 2560-value frame headers ``(frames, 2560)`` (zeros for invalid frames)."""
         if not self.header.has_frame_header_footer:
@@ -347,7 +349,7 @@ class MovieFile:
                                  key="hasFrameHeaderFooter", found=False)
         return self._records(0, FRAME_HEADER_ITEMS)
 
-    @cached_property
+    @locked_cached_property
     def frame_footers(self) -> RecordArray:
         """The 2560-value frame footers ``(frames, 2560)`` (zeros for invalid frames)."""
         if not self.header.has_frame_header_footer:
@@ -364,7 +366,7 @@ class MovieFile:
                            self.num_records, np.dtype("<u2"), self._index)
         return _TscView(part)
 
-    @cached_property
+    @locked_cached_property
     def tsc(self) -> np.ndarray | None:
         """Per-frame hardware timestamps in µs (uint64; 0 for invalid frames).
 
@@ -375,21 +377,6 @@ class MovieFile:
         if not self.header.has_frame_header_footer:
             return None
         return self._tsc_part()[:]
-
-    def close(self) -> None:
-        for name in ("data", "frame_headers", "frame_footers"):
-            arr = self.__dict__.get(name)
-            if arr is not None:
-                arr.close()
-
-    def __enter__(self) -> MovieFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __reduce__(self):
-        return (MovieFile, (self.path,))
 
     def __repr__(self) -> str:
         return (f"<MovieFile {self.path!r} {self.shape} {self.dtype} "
@@ -426,7 +413,7 @@ class _TscView:
         return _tsc_from_pixels(self.part[key])
 
 
-class MovieWriter:
+class MovieWriter(IsxdWriter):
     """Write a movie (or image) frame by frame, in bounded memory.
 
     Frames must be given in increasing order of their (valid) indices.  Nothing
@@ -456,23 +443,15 @@ class MovieWriter:
         code = dtype_code(dtype)
         if frame_header_footer and code != 0:
             raise IsxWriteError("frame headers/footers need uint16 pixels")
-        for name, seq in (("dropped", timing.dropped), ("blank", timing.blank)):
-            if len(set(seq)) != len(seq):
-                raise IsxWriteError(f"duplicate indices in {name}: {sorted(seq)}")
-            if any(not 0 <= i < timing.num_samples for i in seq):
-                raise IsxWriteError(f"{name} index outside 0..{timing.num_samples - 1}")
-        if any(not 0 <= a <= b < timing.num_samples for a, b in timing.cropped):
-            raise IsxWriteError(f"cropped range outside 0..{timing.num_samples - 1}")
-        timing = timing.normalized()
+        timing = checked_timing(timing)
         self.header = MovieHeader(
             timing, spacing, DATA_TYPES[code], frame_header_footer, extra_properties, 1,
             dict(producer or ISX_PRODUCER),
             MOVIE_TYPE if timing.num_samples > 1 else IMAGE_TYPE)
-        self.path = os.path.abspath(os.fspath(path))
         self._mask = timing.valid_mask()
         self._valid = np.flatnonzero(self._mask)
         self._written = 0
-        self._file: AtomicFile | None = AtomicFile(self.path, overwrite=overwrite)
+        self._open(path, overwrite)
 
     @property
     def num_written(self) -> int:
@@ -482,11 +461,6 @@ class MovieWriter:
     def next_index(self) -> int | None:
         """Index of the next frame expected, or None when all are written."""
         return int(self._valid[self._written]) if self._written < len(self._valid) else None
-
-    def _check_open(self) -> AtomicFile:
-        if self._file is None or self._file.closed:
-            raise IsxWriteError(f"{self.path}: writer is closed")
-        return self._file
 
     def _as_frames(self, frames: Any, count: int | None) -> np.ndarray:
         """Check shape (one frame if ``count`` is 1, else a stack) and convert the dtype."""
@@ -549,34 +523,13 @@ class MovieWriter:
         f.write(memoryview(arr).cast("B"))
         self._written += len(arr)
 
-    def flush(self) -> None:
-        """Write the trailer and move the file into place. Every valid frame must be written."""
-        if self._file is None:
-            return
-        f = self._check_open()
+    def _finish(self, f: AtomicFile) -> dict[str, Any]:
+        """The trailer; every valid frame must be written."""
         if self._written != len(self._valid):
             missing = len(self._valid) - self._written
             raise IsxWriteError(f"{self.path}: {missing} valid frame(s) not written yet "
                                 f"(next expected: frame {self.next_index}); nothing was saved")
-        f.write(encode_trailer(self.header.to_json()))
-        f.commit()
-        self._file = None
-
-    def close(self) -> None:
-        """Discard the temporary file if :meth:`flush` was not called."""
-        if self._file is not None:
-            self._file.abort()
-            self._file = None
-
-    def __enter__(self) -> MovieWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        try:
-            if exc_type is None:
-                self.flush()
-        finally:
-            self.close()  # no-op after a successful flush; else discards the temporary file
+        return self.header.to_json()
 
 
 def write_movie(path: str | os.PathLike[str], data: Any, *, timing: TimingInfo | None = None,

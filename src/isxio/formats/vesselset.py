@@ -10,42 +10,32 @@ line's worth of zero bytes.  The kind lives only in
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .._lazy import locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
+from ._base import IsxdReader
 from ._fields import Fields, _describe
-from .cellset import (
+from ._itemset import (
     FILE_VERSION,
-    FLOAT32_NAN,
     STATUS_NAMES,
-    UNDECIDED,
-    WHITE,
     ItemSetMetadata,
+    ItemSetWriter,
     as_float32,
-    checked_timing,
     efocus_values,
     extra_properties,
     fill_empty_names,
-    merged_statuses,
-    pack_color,
     per_item_arrays,
-    status_code,
+    rewrite_statuses,
 )
 from .common import SpacingInfo, TimingInfo
-from .container import (
-    ISX_PRODUCER,
-    AtomicFile,
-    Trailer,
-    encode_trailer,
-    read_trailer,
-    rewrite_trailer,
-)
+from .container import ISX_PRODUCER, AtomicFile, Trailer, read_trailer
 
 __all__ = [
     "DIAMETER",
@@ -251,7 +241,7 @@ class VesselSetHeader:
 
 
 # ---------------------------------------------------------------------- reader
-class VesselSetFile(ItemSetMetadata):
+class VesselSetFile(ItemSetMetadata, IsxdReader):
     """A vessel-set ``.isxd`` file opened for reading.
 
     Opening reads only the trailer and checks the data-section size exactly.  Arrays
@@ -272,6 +262,7 @@ class VesselSetFile(ItemSetMetadata):
         self.trailer = trailer or read_trailer(self.path, recover=recover)
         self.header = VesselSetHeader.from_trailer(self.trailer)
         self._mm: np.memmap | None = None
+        self._map_lock = threading.Lock()
         self._check_size()
         sizes = self.header.record_sizes()
         self.record_offsets = (4 * self.header.spacing.num_pixels
@@ -311,9 +302,15 @@ class VesselSetFile(ItemSetMetadata):
 
     # -------------------------------------------------------------- data
     def _buffer(self) -> np.memmap:
-        if self._mm is None:
-            self._mm = np.memmap(self.path, np.uint8, "r", shape=(self.trailer.data_size,))
-        return self._mm
+        """The data section, mapped once (a concurrent ``close()`` cannot unmap it here)."""
+        mm = self._mm
+        if mm is None:
+            with self._map_lock:
+                mm = self._mm
+                if mm is None:
+                    mm = self._mm = np.memmap(self.path, np.uint8, "r",
+                                              shape=(self.trailer.data_size,))
+        return mm
 
     def _view(self, offset: int, count: int, dtype: str, shape: tuple[int, ...],
               start: int) -> np.ndarray:
@@ -329,14 +326,14 @@ class VesselSetFile(ItemSetMetadata):
         return np.stack([np.ndarray(shape, dt, self._buffer(), int(o) + offset, inner)
                          for o in self.record_offsets])
 
-    @cached_property
+    @locked_cached_property
     def projection(self) -> np.ndarray | None:
         """The projection image ``(rows, cols)`` float32 (None if there are no vessels)."""
         if not self.num_vessels:
             return None
         return np.ndarray(self.spacing.shape, "<f4", self._buffer(), 0)
 
-    @cached_property
+    @locked_cached_property
     def lines(self) -> np.ndarray:
         """Line points ``(vessels, points, 2)`` int64 ``(x, y)``; 2 points (diameter) or 4."""
         return self._view(0, self.num_vessels, "<i8", (self.header.line_points, 2), 0)
@@ -345,19 +342,19 @@ class VesselSetFile(ItemSetMetadata):
         t = self.timing.num_samples
         return self._view(self.header.line_bytes + 4 * t * k, self.num_vessels, "<f4", (t,), 0)
 
-    @cached_property
+    @locked_cached_property
     def traces(self) -> np.ndarray:
         """Diameter or velocity traces ``(vessels, samples)`` float32 (NaN when invalid)."""
         return self._trace(0)
 
-    @cached_property
+    @locked_cached_property
     def center_traces(self) -> np.ndarray | None:
         """Diameter sets: center traces ``(vessels, samples)``, or None if not saved."""
         if self.kind != DIAMETER or not self.header.center_saved:
             return None
         return self._trace(1)
 
-    @cached_property
+    @locked_cached_property
     def direction_traces(self) -> np.ndarray | None:
         """rbc velocity sets: direction traces ``(vessels, samples)``, or None."""
         if self.kind != RBC_VELOCITY or not self.header.direction_saved:
@@ -387,22 +384,13 @@ class VesselSetFile(ItemSetMetadata):
             self.__dict__.pop(name, None)
         self._mm = None
 
-    def __enter__(self) -> VesselSetFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __reduce__(self):
-        return (VesselSetFile, (self.path,))
-
     def __repr__(self) -> str:
         return (f"<VesselSetFile {self.path!r} {self.kind}, {self.num_vessels} vessels, "
                 f"{self.timing.num_samples} samples>")
 
 
 # ---------------------------------------------------------------------- writer
-class VesselSetWriter:
+class VesselSetWriter(ItemSetWriter):
     """Write a vessel set vessel by vessel, byte-identical to isx.
 
     Vessels are given in increasing index order.  The projection image is the image
@@ -426,31 +414,19 @@ class VesselSetWriter:
         ``efocusValues`` (isx writes ``[0]``).
     """
 
+    _item, _prefix = "vessel", "V"
+
     def __init__(self, path: str | os.PathLike[str], timing: TimingInfo, spacing: SpacingInfo,
                  kind: str, *, overwrite: bool = False,
                  extra_properties: dict[str, Any] | None = None,
                  efocus_values: Sequence[int] = (0,),
                  producer: dict[str, Any] | None = None) -> None:
         self.kind = vessel_kind(kind)
-        self.timing = checked_timing(timing)
-        self.spacing = spacing
-        self.extra_properties = extra_properties
-        self.efocus_values = [int(e) for e in efocus_values]
-        self.producer = dict(producer or ISX_PRODUCER)
-        self.path = os.path.abspath(os.fspath(path))
-        self._mask = self.timing.valid_mask()
-        self.names: list[str] = []
-        self.statuses: list[int] = []
-        self.colors: list[int] = []
-        self.activity: list[bool] = []
+        self._start_items(timing, spacing, extra_properties, efocus_values, producer)
         self.correlation_shapes: list[tuple[int, int]] = []
         self._second: bool | None = None  # second trace given (decided by vessel 0)
         self._corr: bool | None = None
-        self._file: AtomicFile | None = AtomicFile(self.path, overwrite=overwrite)
-
-    @property
-    def num_written(self) -> int:
-        return len(self.names)
+        self._open(path, overwrite)
 
     @property
     def num_vessels(self) -> int:
@@ -459,21 +435,7 @@ class VesselSetWriter:
 
     def set_vessel_status(self, index: int, status: int | str) -> None:
         """Change the status of an already written vessel (saved by :meth:`flush`)."""
-        self._check_open()
-        if not 0 <= index < self.num_written:
-            raise IsxWriteError(f"vessel {index} has not been written "
-                                f"({self.num_written} vessels so far)")
-        self.statuses[index] = status_code(status, "vessel")
-
-    def _check_open(self) -> AtomicFile:
-        if self._file is None or self._file.closed:
-            raise IsxWriteError(f"{self.path}: writer is closed")
-        return self._file
-
-    def _trace(self, values: Any, what: str) -> bytes:
-        tr = as_float32(values, (self.timing.num_samples,), what)
-        tr[~self._mask] = FLOAT32_NAN
-        return tr.tobytes()
+        self._set_status(index, status)
 
     def _line(self, line: Any) -> bytes:
         arr = np.asarray(line)
@@ -510,16 +472,13 @@ class VesselSetWriter:
                name: str | None, status: Any, color: Any, active: bool) -> None:
         f = self._check_open()
         img = as_float32(image, self.spacing.shape, "vessel image")
-        meta = (f"V{index}" if name is None else str(name),
-                UNDECIDED if status is None else status_code(status, "vessel"),
-                WHITE if color is None else pack_color(color), bool(active))
+        meta = self._meta(index, name, status, color, active)
         self._same_layout(*layout)
         if index == 0:
             f.write(img.tobytes())
         for part in parts:
             f.write(part)
-        for seq, value in zip((self.names, self.statuses, self.colors, self.activity), meta,
-                              strict=True):
+        for seq, value in zip(self._meta_lists(), meta, strict=True):
             seq.append(value)
 
     def set_vessel_diameter_data(self, index: int, image: Any, line: Any, trace: Any,
@@ -529,9 +488,9 @@ class VesselSetWriter:
         """Write diameter vessel ``index``: ``line`` ``(2, 2)`` end points, ``trace`` and
         ``center_trace`` ``(samples,)``; ``name`` None gives ``"V<index>"``."""
         self._check_next(index, DIAMETER)
-        parts = [self._line(line), self._trace(trace, "vessel trace")]
+        parts = [self._line(line), self._trace(trace, "vessel trace").tobytes()]
         if center_trace is not None:
-            parts.append(self._trace(center_trace, "center trace"))
+            parts.append(self._trace(center_trace, "center trace").tobytes())
         self._write(index, image, parts, (center_trace is not None, False), name, status,
                     color, active)
 
@@ -542,9 +501,9 @@ class VesselSetWriter:
         """Write rbc velocity vessel ``index``: ``line`` ``(4, 2)`` corners, ``trace`` and
         ``direction_trace`` ``(samples,)``, ``correlations`` ``(samples, 3, rows, cols)``."""
         self._check_next(index, RBC_VELOCITY)
-        parts = [self._line(line), self._trace(trace, "vessel trace")]
+        parts = [self._line(line), self._trace(trace, "vessel trace").tobytes()]
         if direction_trace is not None:
-            parts.append(self._trace(direction_trace, "direction trace"))
+            parts.append(self._trace(direction_trace, "direction trace").tobytes())
         shape = None
         if correlations is not None:
             raw, shape = self._correlations(correlations)
@@ -566,32 +525,12 @@ class VesselSetWriter:
             correlation_shapes=list(self.correlation_shapes) if self._corr else None,
             producer=self.producer)
 
-    def flush(self) -> None:
-        """Write the padding and trailer, and move the file into place."""
-        if self._file is None:
-            return
-        f = self._check_open()
+    def _finish(self, f: AtomicFile) -> dict[str, Any]:
+        """Write the zero padding after the last vessel; return the trailer."""
         header = self.header
         if header.num_vessels:
             f.write(bytes(header.line_bytes))
-        f.write(encode_trailer(header.to_json()))
-        f.commit()
-        self._file = None
-
-    def close(self) -> None:
-        """Discard the temporary file if :meth:`flush` was not called."""
-        if self._file is not None:
-            self._file.abort()
-            self._file = None
-
-    def __enter__(self) -> VesselSetWriter:
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.flush()
-        else:
-            self.close()
+        return header.to_json()
 
 
 def write_vessel_set(path: str | os.PathLike[str], kind: str, image: Any, lines: Any,
@@ -633,9 +572,4 @@ def set_vessel_statuses(path: str | os.PathLike[str],
     ``VesselSet.read(path, read_only=False).set_vessel_status(...)`` does), truncating
     the file if the trailer got shorter.  ``statuses``: all of them, or
     ``{vessel index: status}``."""
-    path = os.fspath(path)
-    with VesselSetFile(path, recover=False) as vessels:
-        header, data_size = vessels.header, vessels.trailer.data_size
-    new = replace(header, statuses=merged_statuses(header.statuses, statuses, "vessel"),
-                  producer=dict(ISX_PRODUCER))
-    rewrite_trailer(path, data_size, new.to_json())
+    rewrite_statuses(path, VesselSetFile, statuses, "vessel")
