@@ -51,6 +51,7 @@ from .export import (
 )
 from .formats.common import Ratio, SpacingInfo, TimingInfo
 from .formats.movie import MovieFile, MovieWriter, write_movie
+from .imwrite import imwrite
 from .rescue import RescueRefused, RescueReport, rescue
 
 __version__ = "0.1.0"
@@ -99,6 +100,7 @@ __all__ = [
     "export_nvision_movie_tracking_zone_data_to_csv",
     "export_tiff_to_isxd_image",
     "export_vessel_set_to_csv_tiff",
+    "imwrite",
     "open",
     "rescue",
     "write_movie",

@@ -1,0 +1,69 @@
+"""HDF5 target (``.h5``/``.hdf5``): dataset ``mov`` as Suite2p and CaImAn read it.
+
+Layout: ``mov`` ``(T, Y, X)`` (``(T, Z, Y, X)`` / ``(T, C, Y, X)`` for several planes /
+channels), chunked by frames, dimension labels; group ``isxio`` with per-frame
+``valid``, ``offsets`` (s from the start), ``timestamps`` (Unix s), ``tsc`` (µs) and
+``source_index`` (0-based); root attributes ``isxio`` (JSON: exact timing, spacing,
+acquisition metadata), ``fs`` and ``dim_order``.  gzip/lzf compression is h5py's
+(single-threaded).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._optional import require
+from ._output import Progress, atomic_output, dumps, iter_blocks, metadata_block, side_arrays
+from ._source import Source
+
+__all__ = ["HOLDS_STREAMS", "write"]
+
+HOLDS_STREAMS = True
+CHUNK_BYTES = 1 << 20  #: about 1 MiB per HDF5 chunk
+
+
+def _layout(source: Source) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    n, (rows, cols) = source.num_frames, source.frame_shape
+    k = len(source.streams)
+    per = max(1, CHUNK_BYTES // max(1, rows * cols * np.dtype(source.dtype).itemsize))
+    t = max(1, min(per, n))
+    if k == 1:
+        return (n, rows, cols), (t, rows, cols), "tyx"
+    return (n, k, rows, cols), (t, 1, rows, cols), "t" + source.axis + "yx"
+
+
+def write(source: Source, out: str, *, overwrite: bool, chunk_mb: float, progress: Any,
+          metadata: dict | None, dataset_name: str = "mov", compression: str | None = None,
+          compression_opts: Any = None) -> list[str]:
+    """Write ``source`` to the HDF5 file ``out``; return ``[out]``."""
+    h5py = require("h5py", "hdf5", "imwrite to HDF5")
+    shape, chunks, labels = _layout(source)
+    empty = 0 in shape
+    bar = Progress(shape[0], "HDF5", progress)
+    try:
+        with atomic_output(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+            mov = f.create_dataset(dataset_name, shape=shape, dtype=np.dtype(source.dtype),
+                                   chunks=None if empty else chunks,
+                                   compression=None if empty else compression,
+                                   compression_opts=None if empty else compression_opts)
+            for axis, label in enumerate(labels):
+                mov.dims[axis].label = label
+            multiple = chunks[0]
+            for lo, blocks in iter_blocks(source, chunk_mb, multiple=multiple):
+                hi = lo + len(blocks[0])
+                mov[lo:hi] = blocks[0] if len(blocks) == 1 else np.stack(blocks, axis=1)
+                bar.update(hi - lo)
+            side = f.create_group("isxio")
+            for name, values in side_arrays(source).items():
+                side.create_dataset(name, data=values)
+            meta = metadata_block(source, metadata, dataset=dataset_name)
+            f.attrs["isxio"] = dumps(meta)
+            f.attrs["dim_order"] = labels.upper()
+            timing = source.streams[0].timing
+            if timing is not None:
+                f.attrs["fs"] = float(timing.sampling_rate)
+    finally:
+        bar.close()
+    return [out]
