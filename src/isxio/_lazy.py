@@ -7,6 +7,10 @@ cropped and blank movie frames).  Slicing is vectorised: a slice of stored, even
 spaced records is a zero-copy view of the memory map; anything else is one fancy
 index.  Objects pickle by path, so they work with multiprocessing and dask.
 
+Remote files (an fsspec URL or an open file object, see :mod:`isxio._io`) are not
+memory-mapped: an index reads exactly the bytes of the records it needs, one ranged
+read per run of consecutive records.
+
 Thread safety: one array may be read from many threads at once.  The memory map is
 created once, under a lock; reading it afterwards takes no lock.
 :class:`locked_cached_property` gives readers the same guarantee for their other
@@ -24,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ._io import FileSource, as_source
 from ._optional import require
 
 __all__ = ["RecordArray", "locked_cached_property"]
@@ -114,13 +119,37 @@ class locked_cached_property:  # named like functools.cached_property
             return cache[name]
 
 
+#: Largest single ranged read of a remote array (runs of records are split above it).
+MAX_RANGE_BYTES = 8 << 20
+
+
+def _runs(recs: np.ndarray, stride: int, part: int) -> list[tuple[int, int]]:
+    """``[a, b)`` groups of sorted unique ``recs`` read as one range each.
+
+    Consecutive records share a range when the bytes between their parts (the rest of
+    each record) are no more than the part itself, so a range never holds more than
+    twice the bytes asked for; a range stops growing at :data:`MAX_RANGE_BYTES`.
+    """
+    n = len(recs)
+    if stride - part > part:  # too much between two parts: one range per record
+        breaks = np.arange(1, n)
+    else:
+        breaks = np.flatnonzero(np.diff(recs) != 1) + 1
+    per_range = max(MAX_RANGE_BYTES // max(stride, 1), 1)
+    runs = []
+    for a, b in zip(np.r_[0, breaks], np.r_[breaks, n], strict=True):
+        runs += [(int(s), int(min(s + per_range, b))) for s in range(int(a), int(b), per_range)]
+    return runs
+
+
 class RecordArray:
     """A read-only lazy array of file records.
 
     Parameters
     ----------
     path
-        File holding the records.
+        File holding the records: a path, or a :class:`~isxio._io.FileSource` (a URL
+        or an open file object, read by ranges instead of memory-mapped).
     offset
         Byte offset of record 0.
     record_items
@@ -137,10 +166,11 @@ class RecordArray:
         Optional int64 array: logical index -> record index (negative: zeros).
     """
 
-    def __init__(self, path: str, offset: int, record_items: int, item_start: int,
+    def __init__(self, path: str | FileSource, offset: int, record_items: int, item_start: int,
                  item_shape: tuple[int, ...], n_records: int, dtype: np.dtype,
                  index_map: np.ndarray | None = None) -> None:
-        self.path = os.fspath(path)
+        self.source = as_source(path)
+        self.path = self.source.name
         self.offset = int(offset)
         self.record_items = int(record_items)
         self.item_start = int(item_start)
@@ -225,6 +255,8 @@ class RecordArray:
     # ------------------------------------------------------------------ indexing
     def _take(self, recs: np.ndarray) -> np.ndarray:
         """Records ``recs`` (1-D int64, negatives -> zeros) as a new or view array."""
+        if not self.source.is_local:
+            return self._fetch(recs)
         stored = self._records()
         n = len(recs)
         if n and recs.min() >= 0:
@@ -265,7 +297,34 @@ class RecordArray:
         if not -n <= i < n:
             raise IndexError(f"index {i} is out of range for {n} samples")
         rec = int(self.index_map[i])
-        return self._records()[rec] if rec >= 0 else np.zeros(self.item_shape, self._dtype)
+        if rec < 0:
+            return np.zeros(self.item_shape, self._dtype)
+        if not self.source.is_local:
+            return self._fetch(np.array([rec], np.int64))[0]
+        return self._records()[rec]
+
+    def _fetch(self, recs: np.ndarray) -> np.ndarray:
+        """Records ``recs`` read by ranges from a non-local source (negatives -> zeros)."""
+        out = np.zeros((len(recs), *self.item_shape), self._dtype)
+        ok = recs >= 0
+        part = int(np.prod(self.item_shape, dtype=np.int64)) * self._dtype.itemsize
+        if not ok.any() or part == 0:
+            return out
+        if int(recs[ok].max()) >= self.n_records:
+            raise IndexError(f"{self.path}: record {int(recs[ok].max())} is past the "
+                             f"{self.n_records} records stored")
+        wanted, inverse = np.unique(recs[ok], return_inverse=True)
+        stride = self.record_items * self._dtype.itemsize
+        runs = _runs(wanted, stride, part)
+        first = self.offset + self.item_start * self._dtype.itemsize
+        chunks = self.source.read_ranges(
+            [(first + int(wanted[a]) * stride, (b - a - 1) * stride + part) for a, b in runs])
+        got = np.empty((len(wanted), part), np.uint8)
+        for (a, b), chunk in zip(runs, chunks, strict=True):
+            raw = np.frombuffer(chunk, np.uint8)
+            got[a:b] = np.lib.stride_tricks.as_strided(raw, (b - a, part), (stride, 1))
+        out[ok] = got.view(self._dtype).reshape((len(wanted), *self.item_shape))[inverse]
+        return out
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self[:]

@@ -139,7 +139,7 @@ class SubMovie:
     @cached_property
     def data(self) -> RecordArray:
         full = self.movie.data
-        return RecordArray(full.path, full.offset, full.record_items, full.item_start,
+        return RecordArray(full.source, full.offset, full.record_items, full.item_start,
                            full.item_shape, full.n_records, full.dtype, self._index)
 
     @cached_property

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import is_url
 from ..errors import IsxIndexError, IsxTypeError
 from ..formats.container import read_trailer
 
@@ -21,7 +22,7 @@ def fspath(path: Any) -> str:
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"file_path must be a string or path, not {type(path).__name__}")
     path = os.fspath(path)
-    if not os.path.exists(path):
+    if not is_url(path) and not os.path.exists(path):  # a URL is checked when opened
         raise FileNotFoundError(f"File does not exist: {path}")
     return path
 

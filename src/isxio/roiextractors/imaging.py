@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from roiextractors import ImagingExtractor
 
+from .._io import is_url
 from .._lazy import RecordArray
 from ..api import open as open_file
 from ..errors import IsxTypeError
@@ -80,6 +81,8 @@ def sample_labels(timing: TimingInfo) -> np.ndarray:
 
 def _stamp(path: str) -> tuple[int, int]:
     """(size, modification time) of a file: a changed file misses the cache below."""
+    if is_url(path):  # a remote file: its size (no modification time to ask for)
+        return open_file(path).source.size, 0
     info = os.stat(path)
     return info.st_size, info.st_mtime_ns
 
