@@ -61,20 +61,32 @@ class IsxFormatError(IsxError, ValueError):
         super().__init__(self._compose())
 
     def _compose(self) -> str:
-        parts = [f"{self.path}: {self.reason}" if self.path else self.reason]
+        """``path: reason at key K, byte offset N; expected E, found F``.
+
+        A reason written as whole sentences (ending in ``.``, ``!`` or ``?``, as isx's
+        messages are) gets the details as a sentence of their own:
+        ``path: Sentence. At key K; expected E, found F.``
+        """
+        reason = self.reason.rstrip()
+        sentences = reason.endswith((".", "!", "?"))
         where = []
         if self.key is not None:
             where.append(f"key {self.key!r}")
         if self.offset is not None:
             where.append(f"byte offset {self.offset}")
-        if where:
-            parts.append(" at " + ", ".join(where))
+        detail = "at " + ", ".join(where) if where else ""
         if self.expected is not None:
-            parts.append(f"; expected {self.expected}")
+            detail += f"; expected {self.expected}" if detail else f"expected {self.expected}"
         if self.found is not None:
-            parts.append(f", found {self.found}" if self.expected is not None
-                         else f"; found {self.found}")
-        return "".join(parts)
+            sep = ", " if self.expected is not None else "; " if detail else ""
+            detail += f"{sep}found {self.found}"
+        if sentences and detail:
+            text = f"{reason} {detail[0].upper()}{detail[1:]}."
+        elif detail:
+            text = f"{reason} {detail}" if where else f"{reason}; {detail}"
+        else:
+            text = reason
+        return f"{self.path}: {text}" if self.path else text
 
     def __reduce__(self):  # keep pickling (multiprocessing, dask) working
         return (

@@ -45,8 +45,9 @@ class IsxdReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return (type(self), (self.path,))
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        source = self.__dict__.get("source")  # remote files pickle by URL (and options)
+        return (type(self), (self.path if source is None or source.is_local else source,))
 
 
 def checked_timing(timing: TimingInfo) -> TimingInfo:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IsxWriteError
+from ..metadata import CellStatus, Rgba, rgba
 from ._base import IsxdWriter, checked_timing
 from ._fields import Fields, _describe
 from .common import SpacingInfo, TimingInfo
@@ -133,9 +134,10 @@ class ItemSetMetadata:
         return list(self.header.names)
 
     @property
-    def statuses(self) -> list[int]:
-        """Status codes: 0 accepted, 1 undecided, 2 rejected."""
-        return list(self.header.statuses)
+    def statuses(self) -> list[CellStatus]:
+        """Status codes as :class:`~isxio.metadata.CellStatus` (equal to the stored ints
+        0 accepted, 1 undecided, 2 rejected)."""
+        return [CellStatus(s) for s in self.header.statuses]
 
     @property
     def status_names(self) -> list[str]:
@@ -146,6 +148,11 @@ class ItemSetMetadata:
     def colors(self) -> list[int]:
         """Packed ARGB colours (see :func:`unpack_colors`)."""
         return list(self.header.colors)
+
+    @property
+    def colors_rgba(self) -> list[Rgba]:
+        """Colours as ``Rgba(red, green, blue, alpha)`` bytes (:attr:`colors` unpacked)."""
+        return [rgba(c) for c in self.header.colors]
 
     @property
     def activity(self) -> list[bool]:

@@ -17,10 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from .._io import as_source
 from .._lazy import RecordArray, locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
+from ..metadata import CellMetrics, cell_metrics_table
 from ._base import IsxdReader
 from ._base import checked_timing as checked_timing
+from ._diagnose import kind_mismatch, size_diagnosis
 from ._fields import INT64_MAX, INT64_MIN, UINT64_MAX, Fields, _describe
 from ._itemset import (
     FILE_VERSION,
@@ -193,8 +196,8 @@ class CellSetHeader:
         f = trailer.fields
         kind = f.integer("type")
         if kind != CELL_SET_TYPE:
-            raise f.error("not a cell set", key="type", expected=f"{CELL_SET_TYPE} (cell set)",
-                          found=kind)
+            raise f.error(kind_mismatch("a cell set", kind), key="type",
+                          expected=f"{CELL_SET_TYPE} (cell set)", found=kind)
         version = f.integer("fileVersion", lo=0, hi=2**32)
         data_type = f.string("dataType")
         if data_type != "float":
@@ -241,8 +244,9 @@ class CellSetFile(ItemSetMetadata, IsxdReader):
 
     def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
                  trailer: Trailer | None = None) -> None:
-        self.path = os.fspath(path)
-        self.trailer = trailer or read_trailer(self.path, recover=recover)
+        self.source = as_source(path)
+        self.path = self.source.name
+        self.trailer = trailer or read_trailer(self.source, recover=recover)
         self.header = CellSetHeader.from_trailer(self.trailer)
         self._check_size(recover)
 
@@ -254,8 +258,9 @@ class CellSetFile(ItemSetMetadata, IsxdReader):
                      expected=f"{n} cells x {b} bytes = {n * b} bytes")
         if b == 0 or d // b != n:
             found = f"{d} bytes" + (f" ({d / b:g} cells)" if b else "")
-            raise IsxFormatError(self.path, "data section size does not match the number of "
-                                 "cells in the trailer", found=found, **where)
+            raise IsxFormatError(self.path, f"{size_diagnosis(d, n * b, b, 'cell')}; data "
+                                 "section size does not match the number of cells in the "
+                                 "trailer", found=found, **where)
         if not recover:
             raise IsxFormatError(self.path, "data section has stray bytes after the last cell",
                                  found=f"{d} bytes", **where)
@@ -269,7 +274,15 @@ class CellSetFile(ItemSetMetadata, IsxdReader):
 
     @property
     def cell_metrics(self) -> list[Any] | None:
+        """``cellMetrics`` as stored (null, or one entry per cell); see :meth:`metrics_table`."""
         return self.header.cell_metrics
+
+    def metrics_table(self) -> list[CellMetrics] | None:
+        """Cell metrics typed, one :class:`~isxio.metadata.CellMetrics` per cell, or None
+        when the file stores none; NaN where a value is missing (no int64 sentinels)."""
+        if self.header.cell_metrics is None:
+            return None
+        return cell_metrics_table(self.header.cell_metrics, self.num_cells)
 
     @property
     def valid_mask(self) -> np.ndarray:
@@ -278,7 +291,7 @@ class CellSetFile(ItemSetMetadata, IsxdReader):
     # -------------------------------------------------------------- data
     def _part(self, start: int, shape: tuple[int, ...]) -> RecordArray:
         h = self.header
-        return RecordArray(self.path, 0, h.cell_items, start, shape, h.num_cells,
+        return RecordArray(self.source, 0, h.cell_items, start, shape, h.num_cells,
                            np.dtype("<f4"))
 
     @locked_cached_property

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._fields import INT64_MAX, INT64_MIN, Fields
 
-__all__ = ["MAX_SAMPLES", "Ratio", "SpacingInfo", "Time", "TimingInfo"]
+__all__ = ["MAX_SAMPLES", "DurationRatio", "Ratio", "SpacingInfo", "Time", "TimingInfo"]
 
 #: Largest ``numTimes`` accepted on read; anything larger is a corrupt trailer.
 MAX_SAMPLES = 2**32
@@ -70,6 +70,22 @@ class Ratio:
             raise sub.error("ratio has a zero denominator", key=sub.key("den"),
                             expected="a non-zero integer", found=0)
         return cls(num, den)
+
+
+class DurationRatio(Ratio):
+    """A :class:`Ratio` that is a duration in seconds (a period, a step).
+
+    ``str()`` reads as a duration (``0.05 s``, 6 significant digits); ``repr()``,
+    equality and hashing are exactly :class:`Ratio`'s (``Ratio(50, 1000)``).
+    """
+
+    def __str__(self) -> str:
+        return f"{float(self):.6g} s"
+
+    @classmethod
+    def of(cls, value: Ratio) -> DurationRatio:
+        """``value`` as a duration (itself if it already is one)."""
+        return value if isinstance(value, DurationRatio) else cls(value.num, value.den)
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,10 @@ class TimingInfo:
     dropped: tuple[int, ...] = ()
     cropped: tuple[tuple[int, int], ...] = ()
     blank: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.period, Ratio):  # prints as "0.05 s"; compares as the Ratio
+            object.__setattr__(self, "period", DurationRatio.of(self.period))
 
     # ----------------------------------------------------------------- derived
     def normalized(self) -> TimingInfo:

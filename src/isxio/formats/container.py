@@ -14,8 +14,10 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from .._io import FileSource, as_source
 from ..errors import IsxFormatError, IsxFormatWarning
 from . import _json
+from ._diagnose import describe_file
 from ._fields import Fields
 
 __all__ = ["AtomicFile", "Trailer", "current_umask", "encode_trailer", "read_trailer",
@@ -99,7 +101,22 @@ def _parse_at(path: str, fh: BinaryIO, end: int) -> Trailer:
     return Trailer(path, header, data_size, n, end)
 
 
-def read_trailer(path: str | os.PathLike[str], fh: BinaryIO | None = None, *,
+#: Trailer failures that happen after the NUL + length checked out (the JSON is bad).
+_JSON_FAILURES = ("JSON text is cut short", "JSON text is not valid", "JSON text does not parse",
+                  "JSON text is nested", "JSON text is not an object")
+
+
+def _diagnosed(first: IsxFormatError, fh: BinaryIO) -> IsxFormatError:
+    """``first`` with what the file most likely is put first (see :mod:`._diagnose`)."""
+    try:
+        what = describe_file(fh, located=first.reason.startswith(_JSON_FAILURES))
+    except OSError:
+        return first
+    return IsxFormatError(first.path, f"{what}; {first.reason}", offset=first.offset,
+                          key=first.key, expected=first.expected, found=first.found)
+
+
+def read_trailer(path: str | os.PathLike[str] | FileSource, fh: BinaryIO | None = None, *,
                  recover: bool = True) -> Trailer:
     """Locate and parse the JSON trailer of an ``.isxd`` file.
 
@@ -107,18 +124,21 @@ def read_trailer(path: str | os.PathLike[str], fh: BinaryIO | None = None, *,
     ``recover`` is true, looks for a valid trailer up to :data:`MAX_STRAY_BYTES`
     before the end (e.g. a newline appended by a text tool); if one is found, warns
     with :class:`~isxio.errors.IsxFormatWarning` saying how many bytes are ignored.
+    ``path`` may also be a URL or a :class:`~isxio._io.FileSource` (remote files: the
+    end of the file is fetched in one ranged read, the JSON in a second if longer).
     """
-    path = os.fspath(path)
+    source = as_source(path)
+    path = source.name
     own = fh is None
     if own:
-        fh = open(path, "rb")
+        fh = open(path, "rb") if source.is_local else source.open()
     try:
         size = fh.seek(0, os.SEEK_END)
         try:
             return _parse_at(path, fh, size)
         except IsxFormatError as first:
             if not recover:
-                raise
+                raise _diagnosed(first, fh) from None
             for stray in range(1, min(MAX_STRAY_BYTES, size - TRAILER_SIZE) + 1):
                 try:
                     found = _parse_at(path, fh, size - stray)
@@ -131,7 +151,7 @@ def read_trailer(path: str | os.PathLike[str], fh: BinaryIO | None = None, *,
                     f"(bytes {size - stray}..{size - 1})", IsxFormatWarning, stacklevel=3)
                 return Trailer(path, found.header, found.data_size, found.json_size,
                                found.file_size, stray)
-            raise first from None
+            raise _diagnosed(first, fh) from None
     finally:
         if own:
             fh.close()

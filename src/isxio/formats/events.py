@@ -32,9 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from .._io import as_source
 from .._lazy import locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
+from ..metadata import EventMetrics, event_metrics_table
 from ._base import IsxdReader, IsxdWriter
+from ._diagnose import kind_mismatch, size_diagnosis
 from ._fields import Fields
 from ._isxratio import r_add, r_double, r_mul
 from .common import Ratio, Time, TimingInfo
@@ -175,7 +178,7 @@ class EventsHeader:
                           expected="0 (V1) or 1 (V2)", found=file_type)
         allowed = tuple(KINDS) if file_type == 1 else V1_TYPES
         if kind not in allowed:
-            raise f.error("not an event-based file", key="type",
+            raise f.error(kind_mismatch("an event-based file", kind), key="type",
                           expected=" or ".join(f"{k} ({KINDS[k]})" for k in allowed),
                           found=kind)
         return cls._from_v2(f, kind) if file_type == 1 else cls._from_v1(f, kind, trailer)
@@ -236,8 +239,9 @@ class EventsFile(IsxdReader):
 
     def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
                  trailer: Trailer | None = None) -> None:
-        self.path = os.fspath(path)
-        self.trailer = trailer or read_trailer(self.path, recover=recover)
+        self.source = as_source(path)
+        self.path = self.source.name
+        self.trailer = trailer or read_trailer(self.source, recover=recover)
         self.header = EventsHeader.from_trailer(self.trailer)
         if self.header.is_v2:
             self._check_v2_sizes()
@@ -248,12 +252,14 @@ class EventsFile(IsxdReader):
     def _check_v2_sizes(self) -> None:
         size = self.trailer.data_size
         if size % PACKET_DTYPE.itemsize:
-            raise self._error("data section is not a whole number of 20-byte packets",
+            raise self._error(f"{size_diagnosis(size, None, 20, 'packet')}; data section is "
+                              "not a whole number of 20-byte packets",
                               offset=size, expected="a multiple of 20 bytes",
                               found=f"{size} bytes")
         total = sum(self.header.num_samples)
         if total != size // PACKET_DTYPE.itemsize:
-            raise self._error("packet count in the trailer does not match the data section",
+            raise self._error(f"{size_diagnosis(size, total * 20, 20, 'packet')}; packet "
+                              "count in the trailer does not match the data section",
                               key="numSamples", offset=size,
                               expected=f"{size // PACKET_DTYPE.itemsize} packets "
                                        f"({size} bytes)",
@@ -325,6 +331,12 @@ class EventsFile(IsxdReader):
         """
         return parse_event_metrics(self.trailer.fields, self.header.metrics, self.num_channels)
 
+    def metrics_table(self) -> list[EventMetrics] | None:
+        """:attr:`channel_metrics` typed: one :class:`~isxio.metadata.EventMetrics` per
+        channel (NaN where missing), or None if none stored."""
+        table = self.channel_metrics
+        return None if table is None else event_metrics_table(table, self.num_channels)
+
     def metrics_dict(self) -> dict[str, np.ndarray] | None:
         """:attr:`channel_metrics` as ``{metric name: (num_channels,) float64}``, or None."""
         table = self.channel_metrics
@@ -369,7 +381,10 @@ class EventsFile(IsxdReader):
         n = self.trailer.data_size // PACKET_DTYPE.itemsize
         if n == 0:
             return np.zeros(0, PACKET_DTYPE)
-        mm = np.memmap(self.path, dtype=PACKET_DTYPE, mode="r", offset=0, shape=(n,))
+        if self.source.is_local:
+            mm = np.memmap(self.path, dtype=PACKET_DTYPE, mode="r", offset=0, shape=(n,))
+        else:  # remote: the packets are the index of every channel; read them once
+            mm = np.frombuffer(self.source.read(0, n * PACKET_DTYPE.itemsize), PACKET_DTYPE)
         signal = mm["signal"]
         if len(signal) and int(signal.max()) >= self.num_channels:
             pos = int(np.argmax(signal >= self.num_channels))
@@ -390,12 +405,12 @@ class EventsFile(IsxdReader):
     @locked_cached_property
     def _v1_blocks(self) -> list[V1Block]:
         h = self.header
-        return read_v1_blocks(self.path, h.channel_names, h.channel_offsets,
+        return read_v1_blocks(self.source, h.channel_names, h.channel_offsets,
                               self.trailer.data_size, h.analog)
 
     def _v1_channel(self, index: int) -> tuple[np.ndarray, ...]:
         """(time, exact offset, isx offset, value) of one V1 channel block, in file order."""
-        return v1_channel(self.path, self._v1_blocks[index], self.header.global_start,
+        return v1_channel(self.source, self._v1_blocks[index], self.header.global_start,
                           self.header.analog)
 
     # -------------------------------------------------------------- channels

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .._io import FileSource, as_source
 from ..errors import IsxFormatError, IsxWriteError
 from . import _json
 from ._fields import Fields
@@ -85,11 +86,13 @@ class V1Block:
     header: dict[str, Any]
 
 
-def read_v1_blocks(path: str, names: Iterable[str], offsets: tuple[int, ...],
+def read_v1_blocks(path: str | FileSource, names: Iterable[str], offsets: tuple[int, ...],
                    data_size: int, analog: bool) -> list[V1Block]:
     """Parse every channel header (``offsets``: byte offset of each, per channel)."""
     starts = [*sorted(set(offsets)), data_size]
-    with open(path, "rb") as fh:
+    source = as_source(path)
+    path = source.name
+    with source.open() as fh:
         return [_read_v1_block(path, fh, name, pos, starts[starts.index(pos) + 1], analog)
                 for name, pos in zip(names, offsets, strict=True)]
 
@@ -134,11 +137,15 @@ def _read_v1_block(path: str, fh: BinaryIO, name: str, pos: int, limit: int,
     return V1Block(name, pos, data, count, obj)
 
 
-def v1_channel(path: str, block: V1Block, start: Time, analog: bool
+def v1_channel(path: str | FileSource, block: V1Block, start: Time, analog: bool
                ) -> tuple[np.ndarray, ...]:
     """(time, exact offset, isx offset, value) of one V1 channel block, in file order."""
-    if block.count:
-        pk = np.fromfile(path, dtype=V1_PACKET_DTYPE, count=block.count,
+    source = as_source(path)
+    if block.count and not source.is_local:
+        pk = np.frombuffer(source.read(block.data_offset, block.count
+                                       * V1_PACKET_DTYPE.itemsize), V1_PACKET_DTYPE)
+    elif block.count:
+        pk = np.fromfile(source.name, dtype=V1_PACKET_DTYPE, count=block.count,
                          offset=block.data_offset)
     else:
         pk = np.zeros(0, V1_PACKET_DTYPE)

@@ -41,7 +41,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import IsxFormatError
+from .._io import as_source, url_extension
+from ..errors import IsxFormatError, IsxUnsupportedError
 from ._isxratio import r_add as r_add
 from .events_packets import PACKET_DTYPE
 from .gpio_nvista2 import read_nvista2
@@ -89,26 +90,34 @@ class GpioFile(GpioData):
 
     def __init__(self, path: str | os.PathLike[str], *, exact: bool = False,
                  strict: bool = False) -> None:
-        path = os.fspath(path)
-        ext = os.path.splitext(path)[1].lower()
+        self.source = source = as_source(path)
+        path = source.name
+        ext = url_extension(path)
         if ext not in _READERS:
             raise IsxFormatError(path, "unsupported GPIO file extension",
                                  expected="'.gpio', '.raw' or '.hdf5'", found=repr(ext))
-        parts = _READERS[ext](path, strict)  # called from here: warnings point at the caller
+        if source.is_local:
+            parts = _READERS[ext](path, strict)  # called here: warnings point at the caller
+        elif ext == ".hdf5":
+            raise IsxUnsupportedError(path, "nVista 2 .hdf5 GPIO files are read from local "
+                                      "paths only; download the file first")
+        else:  # remote: the event stream is scanned end to end, so read it whole
+            parts = _READERS[ext](path, strict, source.read(0, source.size))
         super().__init__(path, exact=exact, **parts)
         self.strict = strict
 
     def __reduce__(self):
-        return (_reopen, (type(self), self.path, self.exact, self.strict))
+        where = self.path if self.source.is_local else self.source
+        return (_reopen, (type(self), where, self.exact, self.strict))
 
 
-def _reopen(cls: type, path: str, exact: bool, strict: bool) -> GpioData:
+def _reopen(cls: type, path: Any, exact: bool, strict: bool) -> GpioData:
     return cls(path, exact=exact, strict=strict)
 
 
 def read_gpio(path: str | os.PathLike[str], *, exact: bool = False,
               strict: bool = False) -> GpioData:
     """Read a ``.gpio``, ``.raw``, ``.hdf5`` or ``.imu`` file (dispatch on the extension)."""
-    if os.fspath(path).lower().endswith(".imu"):
+    if url_extension(as_source(path).name) == ".imu":
         return ImuFile(path, exact=exact, strict=strict)
     return GpioFile(path, exact=exact, strict=strict)

@@ -362,9 +362,10 @@ def _record(c: _Calls, last: int, path: str) -> tuple[list[int], np.ndarray, int
 
 
 # ---------------------------------------------------------------- reader
-def read_nvista3(path: str, strict: bool) -> dict[str, Any]:
-    """The :class:`~isxio.formats.gpiodata.GpioData` arguments of a ``.gpio`` file."""
-    buf = _read_bytes(path)
+def read_nvista3(path: str, strict: bool, data: bytes | None = None) -> dict[str, Any]:
+    """The :class:`~isxio.formats.gpiodata.GpioData` arguments of a ``.gpio`` file
+    (``data``: its bytes when already read, e.g. from a URL)."""
+    buf = _read_bytes(path) if data is None else np.frombuffer(data, np.uint8)
     layout = _gpio_layout(buf, path)
     scan = _scan_packets(buf, layout, path)
     report_problems(scan.problems, scan.torn_at, len(buf), path, strict)

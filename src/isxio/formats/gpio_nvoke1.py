@@ -97,10 +97,12 @@ def _raw_values(b: np.ndarray, s: np.ndarray, t: np.ndarray) -> np.ndarray:
     return out
 
 
-def read_nvoke1(path: str, strict: bool) -> dict[str, Any]:
-    """The :class:`~isxio.formats.gpiodata.GpioData` arguments of an nVoke 1 ``.raw`` file."""
-    with open(path, "rb") as fh:  # whole file: nVoke 1 GPIO files are small
-        data = fh.read()
+def read_nvoke1(path: str, strict: bool, data: bytes | None = None) -> dict[str, Any]:
+    """The :class:`~isxio.formats.gpiodata.GpioData` arguments of an nVoke 1 ``.raw`` file
+    (``data``: its bytes when already read, e.g. from a URL)."""
+    if data is None:
+        with open(path, "rb") as fh:  # whole file: nVoke 1 GPIO files are small
+            data = fh.read()
     starts, problems, torn = _walk_raw(data, path)
     report_problems(problems, torn, len(data), path, strict)
     b = np.frombuffer(data, np.uint8)

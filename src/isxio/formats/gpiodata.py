@@ -197,6 +197,15 @@ class GpioData:
             values /= np.float32(scale)
         return offsets, values
 
+    def close(self) -> None:
+        """Nothing to release: the file was read whole when opened (the reader protocol)."""
+
+    def __enter__(self) -> GpioData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.path!r} kind={self.kind} "
                 f"channels={self.num_channels} samples={self.timing.num_samples}>")

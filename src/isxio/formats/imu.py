@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import as_source
 from ..errors import IsxFormatError, IsxFormatWarning
 from ._isxratio import r_add
 from .common import Ratio, Time
@@ -194,26 +195,29 @@ class ImuFile(GpioData):
 
     def __init__(self, path: str | os.PathLike[str], *, exact: bool = False,
                  strict: bool = False) -> None:
-        path = os.fspath(path)
+        self.source = source = as_source(path)
+        path = source.name
+        data = None if source.is_local else source.read(0, source.size)  # remote: whole file
         self.strict = strict
         if strict:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", IsxFormatWarning)
                 try:
-                    parts = self._parse(path)
+                    parts = self._parse(path, data)
                 except IsxFormatWarning as exc:
                     raise IsxFormatError(path, str(exc).split(": ", 1)[-1]) from None
         else:
-            parts = self._parse(path)
+            parts = self._parse(path, data)
         super().__init__(path, exact=exact, **parts)
 
     @staticmethod
-    def _parse(path: str) -> dict[str, Any]:
-        size = os.path.getsize(path)
+    def _parse(path: str, data: bytes | None = None) -> dict[str, Any]:
+        size = os.path.getsize(path) if data is None else len(data)
         if size < IMU_HEADER.size:
             raise IsxFormatError(path, "file too small for an IMU header", offset=0,
                                  expected=f">= {IMU_HEADER.size} bytes", found=f"{size} bytes")
-        buf = np.fromfile(path, dtype=np.uint8)  # small files; nothing stays open
+        buf = np.fromfile(path, dtype=np.uint8) if data is None \
+            else np.frombuffer(data, np.uint8)  # small files; nothing stays open
         h = IMU_HEADER.unpack_from(bytes(buf[:IMU_HEADER.size]))
         acc_count, acc_off, mag_count, mag_off = h[5], h[6], h[8], h[9]
         ori_count, ori_off, session_off = h[11], h[12], h[14]
@@ -237,7 +241,8 @@ class ImuFile(GpioData):
         return ACC_SCALE if index < 3 else None
 
     def __reduce__(self):
-        return (_reopen_imu, (self.path, self.exact, self.strict))
+        where = self.path if self.source.is_local else self.source
+        return (_reopen_imu, (where, self.exact, self.strict))
 
 
 def _reopen_imu(path: str, exact: bool, strict: bool) -> ImuFile:

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import FileSource, as_source
 from .._lazy import locked_cached_property
 from .._optional import require
 from ..errors import IsxFormatError, IsxFormatWarning, IsxUnsupportedError
@@ -64,6 +65,18 @@ ZONE_TYPES = ("rectangle", "polygon", "ellipse")
 #: Idle decoders kept per opened file (more concurrent readers create, then drop, extras).
 MAX_IDLE_DECODERS = 16
 _YUV_PREFIXES = ("yuv", "yuvj", "gray")
+
+
+def _truncation(h: IsxbHeader, size: int, first_cut: str) -> str:
+    """Why a cut ``.isxb`` does not open, and what to do (the timing lies after the video)."""
+    ends = (h.video_offset + h.video_size, h.meta_offset + h.meta_size,
+            h.session_at + h.session_size)
+    video = "its video is cut too" if first_cut == "video" else "its video is intact"
+    return (f"truncated .isxb file: it is {size} bytes, its header says its sections end at "
+            f"byte {max(ends)}; the session metadata (and frame timing) stored after the "
+            f"video is lost, so it cannot be opened as it is ({video}); "
+            "isxio.rescue(path, out, like=SIBLING) recovers its complete frames into a new "
+            "file, SIBLING being another .isxb of the same recording")
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,8 @@ class IsxbHeader:
                 ("per-frame metadata", self.meta_offset, self.meta_size, 64),
                 ("session metadata", session_at, self.session_size, 80)):
             if offset + length > size:
-                raise IsxFormatError(path, f"the {name} section runs past the end of the file",
+                raise IsxFormatError(path, f"{_truncation(self, size, name)}; the {name} "
+                                     "section runs past the end of the file",
                                      offset=field_at,
                                      expected=f"offset + size <= {size} (file size)",
                                      found=f"offset {offset} + size {length} = {offset + length}")
@@ -166,8 +180,9 @@ class Tracking:
 class FileSection:
     """``size`` bytes of a file from ``offset``, read on demand (no handle kept open)."""
 
-    def __init__(self, path: str, offset: int, size: int) -> None:
-        self.path, self.offset, self.size = path, offset, size
+    def __init__(self, path: str | FileSource, offset: int, size: int) -> None:
+        self.source = as_source(path)
+        self.path, self.offset, self.size = self.source.name, offset, size
 
     def __len__(self) -> int:
         return self.size
@@ -176,6 +191,8 @@ class FileSection:
         start, stop = max(start, 0), min(stop, self.size)
         if stop <= start:
             return b""
+        if not self.source.is_local:
+            return self.source.read(self.offset + start, stop - start)
         with open(self.path, "rb") as fh:
             fh.seek(self.offset + start)
             return fh.read(stop - start)
@@ -553,8 +570,9 @@ class IsxbFile:
     dtype = np.dtype(np.uint8)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        with open(self.path, "rb") as fh:
+        self.source = as_source(path)
+        self.path = self.source.name
+        with self.source.open() as fh:
             size = fh.seek(0, os.SEEK_END)
             fh.seek(0)
             self.header = IsxbHeader.read(self.path, fh.read(HEADER.size))
@@ -749,7 +767,7 @@ class IsxbFile:
     # -------------------------------------------------------------- video
     @property
     def _video(self) -> FileSection:
-        return FileSection(self.path, self.header.video_offset, self.header.video_size)
+        return FileSection(self.source, self.header.video_offset, self.header.video_size)
 
     @locked_cached_property
     def _jpegs(self) -> JpegIndex:
@@ -853,7 +871,7 @@ class IsxbFile:
         self.close()
 
     def __reduce__(self):
-        return (IsxbFile, (self.path,))
+        return (IsxbFile, (self.path if self.source.is_local else self.source,))
 
     def __repr__(self) -> str:
         return (f"<IsxbFile {self.path!r} {self.shape} uint8 "

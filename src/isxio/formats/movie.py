@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from .._io import as_source
 from .._lazy import RecordArray, locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxUnsupportedError, IsxWriteError
 from ._base import IsxdReader, IsxdWriter, checked_timing
+from ._diagnose import kind_mismatch, size_diagnosis
 from .common import Ratio, SpacingInfo, TimingInfo
 from .container import ISX_PRODUCER, AtomicFile, Trailer, read_trailer
 
@@ -160,8 +162,8 @@ class MovieHeader:
         f = trailer.fields
         kind = f.integer("type")
         if kind not in (MOVIE_TYPE, IMAGE_TYPE):
-            raise f.error("not a movie or image", key="type", expected="0 (movie) or 4 (image)",
-                          found=kind)
+            raise f.error(kind_mismatch("a movie or image", kind), key="type",
+                          expected="0 (movie) or 4 (image)", found=kind)
         code = f.integer("dataType")
         if code == 3:
             raise IsxUnsupportedError(trailer.path, "RGB888 movies are not supported",
@@ -200,8 +202,9 @@ class MovieFile(IsxdReader):
 
     def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
                  trailer: Trailer | None = None) -> None:
-        self.path = os.fspath(path)
-        self.trailer = trailer or read_trailer(self.path, recover=recover)
+        self.source = as_source(path)
+        self.path = self.source.name
+        self.trailer = trailer or read_trailer(self.source, recover=recover)
         self.header = MovieHeader.from_trailer(self.trailer)
         self._index = self._check_layout()
 
@@ -271,7 +274,8 @@ class MovieFile(IsxdReader):
     def _size_error(self, n_valid: int) -> IsxFormatError:
         rb, size = self.header.record_bytes, self.trailer.data_size
         return IsxFormatError(
-            self.path, "data section size does not match the frames the trailer describes",
+            self.path, f"{size_diagnosis(size, n_valid * rb, rb, 'frame')}; data section "
+            "size does not match the frames the trailer describes",
             offset=size, key="timingInfo",
             expected=f"{n_valid} stored frames x {rb} bytes = {n_valid * rb} bytes",
             found=f"{size} bytes ({size / rb:g} frames)")
@@ -329,7 +333,7 @@ class MovieFile(IsxdReader):
     # -------------------------------------------------------------- data
     def _records(self, start: int, count: int) -> RecordArray:
         h = self.header
-        return RecordArray(self.path, 0, h.record_items, start, (count,) if count else (0,),
+        return RecordArray(self.source, 0, h.record_items, start, (count,) if count else (0,),
                            self.num_records, h.dtype if not h.has_frame_header_footer
                            else np.dtype("<u2"), self._index)
 
@@ -338,7 +342,7 @@ class MovieFile(IsxdReader):
         """Frames as a lazy array ``(frames, rows, cols)``; invalid frames are zeros."""
         h = self.header
         start = FRAME_HEADER_ITEMS if h.has_frame_header_footer else 0
-        return RecordArray(self.path, 0, h.record_items, start, h.spacing.shape,
+        return RecordArray(self.source, 0, h.record_items, start, h.spacing.shape,
                            self.num_records, h.dtype, self._index)
 
     @locked_cached_property
@@ -362,7 +366,7 @@ class MovieFile(IsxdReader):
         if not self.header.has_frame_header_footer:
             raise IsxFormatError(self.path, "No frame timestamps stored in movie",
                                  key="hasFrameHeaderFooter", found=False)
-        part = RecordArray(self.path, 0, self.header.record_items, TSC_PIXEL, (8,),
+        part = RecordArray(self.source, 0, self.header.record_items, TSC_PIXEL, (8,),
                            self.num_records, np.dtype("<u2"), self._index)
         return _TscView(part)
 

@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from .._io import as_source
 from .._lazy import locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxWriteError
 from ._base import IsxdReader
+from ._diagnose import kind_mismatch, size_diagnosis
 from ._fields import Fields, _describe
 from ._itemset import (
     FILE_VERSION,
@@ -221,7 +223,7 @@ class VesselSetHeader:
         f = trailer.fields
         kind = f.integer("type")
         if kind != VESSEL_SET_TYPE:
-            raise f.error("not a vessel set", key="type",
+            raise f.error(kind_mismatch("a vessel set", kind), key="type",
                           expected=f"{VESSEL_SET_TYPE} (vessel set)", found=kind)
         version = f.integer("fileVersion", lo=0, hi=2**32)
         data_type = f.string("dataType")
@@ -258,8 +260,9 @@ class VesselSetFile(ItemSetMetadata, IsxdReader):
 
     def __init__(self, path: str | os.PathLike[str], *, recover: bool = True,
                  trailer: Trailer | None = None) -> None:
-        self.path = os.fspath(path)
-        self.trailer = trailer or read_trailer(self.path, recover=recover)
+        self.source = as_source(path)
+        self.path = self.source.name
+        self.trailer = trailer or read_trailer(self.source, recover=recover)
         self.header = VesselSetHeader.from_trailer(self.trailer)
         self._mm: np.memmap | None = None
         self._map_lock = threading.Lock()
@@ -277,9 +280,9 @@ class VesselSetFile(ItemSetMetadata, IsxdReader):
             detail = (f"projection {4 * h.spacing.num_pixels} + {h.num_vessels} records + "
                       f"{h.line_bytes} padding = {expected} bytes" if h.num_vessels
                       else "0 bytes (no vessels)")
-            raise IsxFormatError(self.path, "data section size does not match the vessels in "
-                                 "the trailer", offset=d, key="VesselNames", expected=detail,
-                                 found=f"{d} bytes")
+            raise IsxFormatError(self.path, f"{size_diagnosis(d, expected, 0, 'vessel')}; data "
+                                 "section size does not match the vessels in the trailer", offset=d,
+                                 key="VesselNames", expected=detail, found=f"{d} bytes")
 
     # -------------------------------------------------------------- metadata
     @property
@@ -309,7 +312,9 @@ class VesselSetFile(ItemSetMetadata, IsxdReader):
                 mm = self._mm
                 if mm is None:
                     mm = self._mm = np.memmap(self.path, np.uint8, "r",
-                                              shape=(self.trailer.data_size,))
+                                              shape=(self.trailer.data_size,)) \
+                        if self.source.is_local else np.frombuffer(  # remote: read it once
+                            self.source.read(0, self.trailer.data_size), np.uint8)
         return mm
 
     def _view(self, offset: int, count: int, dtype: str, shape: tuple[int, ...],
