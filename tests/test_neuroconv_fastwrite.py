@@ -94,8 +94,14 @@ def test_frames_read_back_equal_the_source(tmp_path, monkeypatch, dtype, compres
 
 
 @pytest.mark.parametrize(("level", "divisor"), [(1, 64), (4, 64), (9, 64), (4, 1)])
-def test_chunks_are_the_ones_hdf5s_own_deflate_filter_writes(tmp_path, level, divisor):
-    """Same chunks, masks and bytes; divisor 1: noise that deflate cannot shrink."""
+def test_chunks_are_the_ones_hdf5s_own_deflate_filter_writes(tmp_path, level, divisor,
+                                                            monkeypatch):
+    """Same chunks, masks and bytes; divisor 1: noise that deflate cannot shrink.
+
+    With the standard library's zlib (as HDF5 uses zlib): zlib-ng, used when installed,
+    writes other (equally valid) deflate bytes, checked by the read-back tests.
+    """
+    monkeypatch.setattr("isxio.neuroconv._chunked.deflate", zlib.compress)
     movie = tmp_path / "m.isxd"
     frames = _movie(movie, np.uint16, (40, 17, 9)) // divisor
     write_movie(movie, frames, overwrite=True)
@@ -154,9 +160,10 @@ def test_multiplane_one_series_per_plane(tmp_path):
         np.testing.assert_array_equal(_nwb_frames(out, f"OnePhotonSeriesPlane{k}"), own)
 
 
-def test_volumetric_dataset_four_axes_with_a_fill_value(tmp_path):
+def test_volumetric_dataset_four_axes_with_a_fill_value(tmp_path, monkeypatch):
     """A (time, rows, cols, planes) source; edge chunks padded with the fill value, as HDF5
     pads them: every stored chunk equals the one HDF5 writes from the same array."""
+    monkeypatch.setattr("isxio.neuroconv._chunked.deflate", zlib.compress)  # HDF5's zlib
     rng = np.random.default_rng(3)
     source = rng.integers(0, 600, (23, 7, 5, 3), dtype=np.uint16)
     expected = source.transpose(0, 2, 1, 3)  # NWB order
@@ -327,3 +334,19 @@ class _Cycle:
 
     def __getitem__(self, key: slice) -> np.ndarray:
         return self.pool[np.arange(*key.indices(self.shape[0])) % len(self.pool)]
+
+
+def test_faster_deflate_when_installed_decodes_with_hdf5s_filter(tmp_path):
+    """zlib-ng (when installed) writes standard zlib streams: h5py's filter reads them."""
+    pytest.importorskip("zlib_ng")
+    from isxio.neuroconv import _chunked
+
+    assert _chunked.deflate is not zlib.compress
+    movie = tmp_path / "m.isxd"
+    frames = _movie(movie, np.uint16, (30, 17, 9))
+    write_movie(movie, frames, overwrite=True)
+    out = tmp_path / "ng.nwb"
+    it = _write(InscopixImagingInterface(movie), out, chunks=(6, 4, 10),
+                options=[{"level": 4}], fast_write=True)["OnePhotonSeries"]
+    assert it.direct_chunks is not None
+    np.testing.assert_array_equal(_nwb_frames(out), frames)

@@ -20,7 +20,8 @@ as neuroconv's own) with one shortcut:
    transposes each chunk to NWB's (time, columns, rows) order, pads an edge chunk with the
    fill value (0, as HDF5 does) and compresses it with ``zlib`` (the zlib stream HDF5's
    deflate filter writes and reads; zlib releases the GIL, so chunks are compressed in
-   parallel), and the main thread stores it with ``dset.id.write_direct_chunk``, in
+   parallel; zlib-ng's compatible and faster ``compress`` when it is installed), and the
+   main thread stores it with ``dset.id.write_direct_chunk``, in
    order.  At most ``2 * workers`` chunks are in flight, and the extractor's memory
    maps are dropped after every row of chunks, so memory (RSS included) does not grow
    with the movie.  Then the iterator reports that it is exhausted.
@@ -47,7 +48,21 @@ from neuroconv.tools.roiextractors.imagingextractordatachunkiterator import (
     ImagingExtractorDataChunkIterator,
 )
 
-__all__ = ["ChunkPlan", "DirectWriteIterator", "plan_for", "write_chunks"]
+__all__ = ["ChunkPlan", "DirectWriteIterator", "deflate", "plan_for", "write_chunks"]
+
+
+def _fastest_deflate() -> Callable[..., bytes]:
+    """zlib-ng's ``compress`` when installed (same zlib stream format, about twice as fast
+    at the same level, GIL released), else the standard library's."""
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return zlib.compress
+    return zlib_ng.compress
+
+
+#: the deflate used for chunks: any zlib-format stream decodes with HDF5's deflate filter
+deflate = _fastest_deflate()
 
 #: the largest row of chunks along time (full frames) read at once; above it, the
 #: normal buffered path is used
@@ -116,7 +131,7 @@ def _chunk_data(block: np.ndarray, t_len: int, where: tuple[slice, ...], plan: C
     _transpose_into(chunk[tuple(slice(0, n) for n in shape)], piece, axes)
     if plan.level is None:
         return chunk, 0
-    return zlib.compress(chunk, plan.level), 0
+    return deflate(chunk, plan.level), 0
 
 
 def _transpose_into(out: np.ndarray, src: np.ndarray, axes: tuple[int, ...]) -> None:
