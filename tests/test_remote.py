@@ -407,3 +407,21 @@ def test_extractors_and_the_isx_api_over_http(server):
         InscopixSegmentationExtractor(cells).get_traces())
     np.testing.assert_array_equal(isxio.Movie.read(server.url(movie.name)).get_frame_data(4),
                                   isxio.Movie.read(str(movie)).get_frame_data(4))
+
+
+def test_nwb_interfaces_over_http(server):
+    pytest.importorskip("neuroconv")
+    from isxio.neuroconv import InscopixImagingInterface, InscopixSegmentationInterface
+
+    movie, cells = _need(server, "movie_u8.isxd"), _need(server, "cellset.isxd")
+    remote = InscopixImagingInterface(server.url(movie.name))
+    nwb = remote.create_nwbfile(metadata=remote.get_metadata())
+    local = InscopixImagingInterface(str(movie)).imaging_extractor.get_series()
+    np.testing.assert_array_equal(
+        np.asarray(nwb.acquisition["OnePhotonSeries"].data[:]).transpose(0, 2, 1), local)
+    interface = InscopixSegmentationInterface(server.url(cells.name))
+    nwb = interface.create_nwbfile(metadata=interface.get_metadata())
+    table = nwb.processing["ophys"]["ImageSegmentation"]["PlaneSegmentation"]
+    assert list(table["roi_name"][:]) == ["C0", "C1", "C2", "C3"]
+    with pytest.raises(FileNotFoundError):
+        InscopixImagingInterface(server.url("missing.isxd"))

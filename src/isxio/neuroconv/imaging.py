@@ -67,7 +67,8 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
     Parameters
     ----------
     file_path
-        One movie, or the movies of one recording (one series, gaps kept).
+        One movie, or the movies of one recording (one series, gaps kept): local paths
+        or URLs (``https://``, ``s3://``, any fsspec URL; read by byte ranges).
     plane
         Multiplane acquisitions: ``None`` (default) writes one series per plane; ``k``
         (0-based) writes plane ``k`` only.
@@ -95,7 +96,8 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
         return InscopixImagingExtractor
 
     @validate_call
-    def __init__(self, file_path: FilePath | list[FilePath], *, plane: int | None = None,
+    def __init__(self, file_path: FilePath | str | list[FilePath | str], *,
+                 plane: int | None = None,
                  channel: Literal["green", "red"] | None = None,
                  invalid_frames: Literal["skip", "keep"] = "skip", verbose: bool = False,
                  metadata_key: str | None = None) -> None:

@@ -53,8 +53,8 @@ class InscopixSegmentationInterface(BaseSegmentationExtractorInterface):
     Parameters
     ----------
     file_path
-        The cell set.  A cell set with zero cells converts: nothing is written for it,
-        and a warning says so.
+        The cell set (a local path or a URL).  A cell set with zero cells converts:
+        nothing is written for it, and a warning says so.
     verbose
         Print progress.
     metadata_key
@@ -74,7 +74,7 @@ class InscopixSegmentationInterface(BaseSegmentationExtractorInterface):
         return InscopixSegmentationExtractor
 
     @validate_call
-    def __init__(self, file_path: FilePath, *, verbose: bool = False,
+    def __init__(self, file_path: FilePath | str, *, verbose: bool = False,
                  metadata_key: str | None = None) -> None:
         super().__init__(file_path=file_path, verbose=verbose,
                          metadata_key=metadata_key or "inscopix_segmentation")
