@@ -425,3 +425,22 @@ def test_nwb_interfaces_over_http(server):
     assert list(table["roi_name"][:]) == ["C0", "C1", "C2", "C3"]
     with pytest.raises(FileNotFoundError):
         InscopixImagingInterface(server.url("missing.isxd"))
+
+
+def test_behaviour_video_interface_over_http(server):
+    pytest.importorskip("neuroconv")
+    from isxio.neuroconv import InscopixBehaviorVideoInterface
+
+    part = _need(server, ISXB[0])
+    remote = InscopixBehaviorVideoInterface(file_path=server.url(part.name), mode="internal")
+    local = InscopixBehaviorVideoInterface(file_path=str(part), mode="internal")
+    np.testing.assert_array_equal(remote.get_original_timestamps(),
+                                  local.get_original_timestamps())
+    out = server.root / "video.nwb"
+    remote.run_conversion(nwbfile_path=str(out), metadata=remote.get_metadata(),
+                          overwrite=True)
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(out), "r") as io, isxio.open(part) as reader:
+        np.testing.assert_array_equal(io.read().acquisition["BehaviorVideo"].data[:2],
+                                      np.asarray(reader.data[:2]))

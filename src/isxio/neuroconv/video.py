@@ -410,7 +410,8 @@ class InscopixBehaviorVideoInterface(InscopixTimedInterface):
     associated_suffixes = (".isxb",)
     info = "Interface for Inscopix nVision behavior movies (.isxb) and their tracking data."
 
-    def __init__(self, file_path: FilePath | None = None, file_paths: list[FilePath] | None = None,
+    def __init__(self, file_path: FilePath | str | None = None,
+                 file_paths: list[FilePath | str] | None = None,
                  *, mode: Literal["external", "internal"] = "external",
                  metadata_key: str = "behavior_video", verbose: bool = False) -> None:
         if (file_path is None) == (file_paths is None):
