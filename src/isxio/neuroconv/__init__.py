@@ -8,10 +8,7 @@ when the first interface is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from .._optional import require
+from .._optional import lazy_exports, require
 
 # public name -> submodule defining it
 _MODULES = {
@@ -27,14 +24,5 @@ _MODULES = {
 __all__ = sorted(_MODULES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    require("neuroconv", "nwb", "isxio.neuroconv")
-    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy_exports(
+    __name__, _MODULES, first=lambda: require("neuroconv", "nwb", "isxio.neuroconv"))

@@ -9,10 +9,7 @@ extractor back to ``.isxd``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from .._optional import require
+from .._optional import lazy_exports, require
 
 require("roiextractors", "nwb", "isxio.roiextractors")
 
@@ -29,13 +26,4 @@ _MODULES = {
 __all__ = sorted(_MODULES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULES])
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)
