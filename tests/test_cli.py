@@ -126,6 +126,7 @@ def test_convert_file_with_metadata(session, tmp_path):
     run = isxio("convert", session["movie"], "-o", out, "--metadata", meta)
     assert run.returncode == 0, run.stderr
     assert "converted" in run.stdout
+    assert "OnePhotonSeries: 100%" in run.stderr  # the movie's progress bar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with NWBHDF5IO(str(out), "r") as io:
@@ -134,6 +135,8 @@ def test_convert_file_with_metadata(session, tmp_path):
             assert nwb.acquisition["OnePhotonSeries"].imaging_plane.location == "V1"
     again = isxio("convert", session["movie"], "-o", out)
     assert again.returncode == 0 and "skipped" in again.stdout
+    quiet = isxio("--quiet", "convert", session["movie"], "-o", out, "--overwrite")
+    assert quiet.returncode == 0 and "%" not in quiet.stderr
 
 
 BROKEN_SPEC = """

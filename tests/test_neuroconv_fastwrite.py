@@ -13,6 +13,7 @@ import sys
 import textwrap
 import warnings
 import zlib
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -350,3 +351,57 @@ def test_faster_deflate_when_installed_decodes_with_hdf5s_filter(tmp_path):
                 options=[{"level": 4}], fast_write=True)["OnePhotonSeries"]
     assert it.direct_chunks is not None
     np.testing.assert_array_equal(_nwb_frames(out), frames)
+
+
+def test_write_chunks_reports_progress_after_every_row_of_chunks(tmp_path):
+    frames = np.arange(23 * 6 * 5, dtype=np.uint16).reshape(23, 6, 5)
+    seen: list[int] = []
+    with h5py.File(tmp_path / "p.h5", "w") as f:
+        dset = f.create_dataset("d", shape=frames.shape, dtype=frames.dtype, chunks=(4, 3, 5),
+                                compression="gzip")
+        plan = plan_for(dset, frames.shape, frames.dtype)
+        assert write_chunks(dset, plan, lambda a, b: frames[a:b], workers=2,
+                            on_progress=seen.append) == 6 * 2
+        np.testing.assert_array_equal(dset[:], frames)
+    assert seen == [4, 8, 12, 16, 20, 23]  # one call per row of chunks along time, in order
+
+
+class _RecordingBar:
+    """A tqdm stand-in (hdmf's ``progress_bar_class``) that records every position."""
+
+    instances: ClassVar[list[_RecordingBar]] = []
+
+    def __init__(self, total: int, **_: object) -> None:
+        self.total, self.n, self.positions, self.closed = total, 0, [], False
+        _RecordingBar.instances.append(self)
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        self.positions.append(self.n)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def write(self, *_: object) -> None:
+        pass
+
+
+def test_progress_bar_moves_during_the_fast_write(tmp_path):
+    movie = tmp_path / "m.isxd"
+    frames = _movie(movie, shape=(64, 13, 11))
+    _RecordingBar.instances.clear()
+    interface = InscopixImagingInterface(movie)
+    metadata = interface.get_metadata()
+    metadata["Subject"] = SUBJECT
+    options = {"display_progress": True, "progress_bar_class": _RecordingBar,
+               "buffer_shape": (8, 11, 13), "chunk_shape": (8, 11, 13)}
+    out = tmp_path / "m.nwb"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nwbfile = interface.create_nwbfile(metadata=metadata, iterator_options=options)
+    configure_and_write_nwbfile(nwbfile, nwbfile_path=str(out), backend="hdf5")
+    assert nwbfile.acquisition["OnePhotonSeries"].data.data.direct_chunks == 8  # fast path
+    np.testing.assert_array_equal(_nwb_frames(out), frames)
+    [bar] = [b for b in _RecordingBar.instances if b.positions]
+    # 8 rows of chunks, 8 buffers: the bar steps once per row, not once at the end
+    assert bar.total == 8 and bar.positions == list(range(1, 9)) and bar.closed

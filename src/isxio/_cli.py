@@ -136,7 +136,8 @@ def _convert(ctx: click.Context, target: str, output: str | None, metadata_file:
                   f"({result.seconds:.1f} s)")
 
     results = run_plans(plans, overwrite=overwrite, scheduler=scheduler, workers=workers,
-                        parallel=False if serial else None, on_result=progress)
+                        parallel=False if serial else None, on_result=progress,
+                        progress=not ctx.obj["quiet"])
     failed = [r for r in results if r.status == "failed"]
     if ctx.obj["debug"]:
         for result in failed:

@@ -19,7 +19,8 @@ __all__ = ["format_summary", "run_plans"]
 def run_plans(plans: Sequence[SessionPlan], *, overwrite: bool = False,
               scheduler: str | None = None, workers: int | None = None,
               parallel: bool | None = None,
-              on_result: Callable[[Result], None] | None = None) -> list[Result]:
+              on_result: Callable[[Result], None] | None = None,
+              progress: bool = False) -> list[Result]:
     """Convert every plan; return the results in the plans' order.
 
     Parameters
@@ -36,13 +37,16 @@ def run_plans(plans: Sequence[SessionPlan], *, overwrite: bool = False,
         is more than one session or a ``scheduler`` is given.
     on_result
         Called with each result as it arrives (progress).
+    progress
+        Progress bars while each session's movies are written (sessions run one after the
+        other in this process only: Dask workers stay quiet).
     """
     if parallel is None:
         parallel = scheduler is not None or len(plans) > 1
     if not parallel:
         results = []
         for plan in plans:
-            results.append(run_session(plan, overwrite))
+            results.append(run_session(plan, overwrite, progress))
             if on_result:
                 on_result(results[-1])
         return results

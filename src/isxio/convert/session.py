@@ -66,21 +66,36 @@ def _accepted(interface: Any) -> set[str]:
     return set(interface.get_conversion_options_schema().get("properties", {}))
 
 
-def _options_for(interface: Any, flat: dict[str, Any], used: set[str], video: dict) -> dict:
+def _is_imaging(interface: Any) -> bool:
+    from neuroconv.datainterfaces.ophys.baseimagingextractorinterface import (
+        BaseImagingExtractorInterface,
+    )
+
+    return isinstance(interface, BaseImagingExtractorInterface)
+
+
+def _options_for(interface: Any, flat: dict[str, Any], used: set[str],
+                 video: dict, progress: bool) -> dict:
     accepted = _accepted(interface)
     options = {key: value for key, value in flat.items() if key in accepted}
     used.update(options)
     if "nwbfile_folder" in accepted:
         for key, value in video.items():
             options.setdefault(key, value)
+    if progress and "iterator_options" in accepted and _is_imaging(interface):
+        options["iterator_options"] = {"display_progress": True,
+                                       **(options.get("iterator_options") or {})}
     return options
 
 
-def conversion_options(plan: SessionPlan, converter: Any) -> dict[str, Any]:
+def conversion_options(plan: SessionPlan, converter: Any, *,
+                       progress: bool = False) -> dict[str, Any]:
     """Per-interface options: the flat global/experiment ones where taken, then the session's.
 
     A flat option goes to every interface (or interface of a nested converter) whose
     conversion-options schema has it; one that no interface takes is an error.
+    ``progress``: imaging interfaces show a progress bar while their frames are written,
+    unless the spec's ``iterator_options`` say otherwise.
     """
     out_path = Path(plan.nwbfile_path)
     video = {"nwbfile_folder": str(out_path.parent), "video_folder": f"{out_path.stem}_videos",
@@ -89,10 +104,11 @@ def conversion_options(plan: SessionPlan, converter: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for name, interface in _children(converter).items():
         if _children(interface):
-            options[name] = {child: _options_for(sub, plan.global_options, used, video)
+            options[name] = {child: _options_for(sub, plan.global_options, used, video,
+                                                 progress)
                              for child, sub in _children(interface).items()}
         else:
-            options[name] = _options_for(interface, plan.global_options, used, video)
+            options[name] = _options_for(interface, plan.global_options, used, video, progress)
     unused = sorted(set(plan.global_options) - used)
     if unused:
         raise SpecError(f"{plan.where()}: key conversion_options.{unused[0]}: no interface "
@@ -151,11 +167,12 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.stem}.incomplete.nwb")
 
 
-def convert_session(plan: SessionPlan) -> None:
-    """Convert ``plan`` (raises on failure; :func:`run_session` catches)."""
+def convert_session(plan: SessionPlan, progress: bool = False) -> None:
+    """Convert ``plan`` (raises on failure; :func:`run_session` catches); ``progress``:
+    show a progress bar while each movie is written."""
     converter = build_converter(plan)
     metadata = session_metadata(plan, converter)
-    options = conversion_options(plan, converter)
+    options = conversion_options(plan, converter, progress=progress)
     out = Path(plan.nwbfile_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = _temporary(out)
@@ -169,7 +186,7 @@ def convert_session(plan: SessionPlan) -> None:
         partial.unlink(missing_ok=True)
 
 
-def run_session(plan: SessionPlan, overwrite: bool = False) -> Result:
+def run_session(plan: SessionPlan, overwrite: bool = False, progress: bool = False) -> Result:
     """Convert one session, or skip it if its output is complete; never raises."""
     start = time.perf_counter()
     result = Result(plan.label, plan.nwbfile_path, "converted")
@@ -177,7 +194,7 @@ def run_session(plan: SessionPlan, overwrite: bool = False) -> Result:
         if not overwrite and is_complete(plan.nwbfile_path):
             result.status = "skipped"
         else:
-            convert_session(plan)
+            convert_session(plan, progress)
     except Exception as exc:
         result.status, result.error = "failed", _one_line(exc)
         result.traceback = traceback.format_exc()

@@ -21,10 +21,11 @@ as neuroconv's own) with one shortcut:
    fill value (0, as HDF5 does) and compresses it with ``zlib`` (the zlib stream HDF5's
    deflate filter writes and reads; zlib releases the GIL, so chunks are compressed in
    parallel; zlib-ng's compatible and faster ``compress`` when it is installed), and the
-   main thread stores it with ``dset.id.write_direct_chunk``, in
-   order.  At most ``2 * workers`` chunks are in flight, and the extractor's memory
-   maps are dropped after every row of chunks, so memory (RSS included) does not grow
-   with the movie.  Then the iterator reports that it is exhausted.
+   main thread stores it with ``dset.id.write_direct_chunk``, in order.  At most
+   ``2 * workers`` chunks are in flight, and the extractor's memory maps are dropped
+   after every row of chunks, so memory (RSS included) does not grow with the movie.
+   The iterator's progress bar, when shown, moves after every row of chunks.  Then the
+   iterator reports that it is exhausted.
 
 Any reader (h5py, HDF5 tools, pynwb, MATLAB) decodes the chunks with its ordinary
 deflate filter: nothing but the writer differs.
@@ -160,24 +161,30 @@ def _source_slices(plan: ChunkPlan, index: tuple[int, ...], axes: tuple[int, ...
 
 
 def _jobs(plan: ChunkPlan, read: Callable[[int, int], np.ndarray], release: Callable[[], None],
-          axes: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], Callable[[], Any]]]:
-    """(chunk offset, job producing its bytes) for every chunk, in file order."""
+          axes: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], Callable[[], Any], int]]:
+    """(chunk offset, job producing its bytes, samples done once it is stored: the end of
+    its row of chunks for the last chunk of that row, else 0) for every chunk, in file
+    order."""
     grid = [range(-(-n // c)) for n, c in zip(plan.shape[1:], plan.chunks[1:], strict=True)]
     step = plan.chunks[0]
     for t0 in range(0, plan.shape[0], step):
         t_len = min(step, plan.shape[0] - t0)
         block = read(t0, t0 + t_len)
-        for index in product(*grid):
+        indices = list(product(*grid))
+        for k, index in enumerate(indices):
             where = _source_slices(plan, index, axes)
-            offset = (t0, *(k * c for k, c in zip(index, plan.chunks[1:], strict=True)))
-            yield offset, (lambda b=block, n=t_len, w=where: _chunk_data(b, n, w, plan, axes))
+            offset = (t0, *(c * i for i, c in zip(index, plan.chunks[1:], strict=True)))
+            done = t0 + t_len if k == len(indices) - 1 else 0
+            yield (offset, (lambda b=block, n=t_len, w=where: _chunk_data(b, n, w, plan, axes)),
+                   done)
         del block
         release()
 
 
 def write_chunks(dset: h5py.Dataset, plan: ChunkPlan, read: Callable[[int, int], np.ndarray],
                  *, release: Callable[[], None] = lambda: None, workers: int | None = None,
-                 axes: tuple[int, ...] | None = None) -> int:
+                 axes: tuple[int, ...] | None = None,
+                 on_progress: Callable[[int], None] | None = None) -> int:
     """Fill ``dset`` chunk by chunk; returns the number of chunks written.
 
     Parameters
@@ -195,22 +202,34 @@ def write_chunks(dset: h5py.Dataset, plan: ChunkPlan, read: Callable[[int, int],
         Threads preparing chunks (default: the CPUs this process may use).
     axes
         ``axes[j]`` is the source axis of dataset axis ``j`` (default: the identity).
+    on_progress
+        Called with the number of samples (along time) stored so far, after each row of
+        chunks along time is stored.
     """
     axes = tuple(range(len(plan.shape))) if axes is None else tuple(axes)
     workers = max(1, workers or _cpus())
     limit = 2 * workers
-    pending: deque[tuple[tuple[int, ...], Future]] = deque()
+    pending: deque[tuple[tuple[int, ...], Future, int]] = deque()
     written = 0
+
+    def store() -> int:
+        offset, future, done = pending.popleft()
+        data, mask = future.result()
+        dset.id.write_direct_chunk(offset, data, mask)
+        if done and on_progress is not None:
+            on_progress(done)
+        return 1
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="isxio-chunk") as pool:
         try:
-            for offset, job in _jobs(plan, read, release, axes):
-                pending.append((offset, pool.submit(job)))
+            for offset, job, done in _jobs(plan, read, release, axes):
+                pending.append((offset, pool.submit(job), done))
                 while len(pending) >= limit:
-                    written += _store(dset, *pending.popleft())
+                    written += store()
             while pending:
-                written += _store(dset, *pending.popleft())
+                written += store()
         except BaseException:
-            for _, future in pending:
+            for _, future, _ in pending:
                 future.cancel()
             raise
     return written
@@ -221,12 +240,6 @@ def _cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-def _store(dset: h5py.Dataset, offset: tuple[int, ...], future: Future) -> int:
-    data, mask = future.result()
-    dset.id.write_direct_chunk(offset, data, mask)
-    return 1
 
 
 def calling_dataset(owner: object) -> h5py.Dataset | None:
@@ -275,11 +288,16 @@ class DirectWriteIterator(ImagingExtractorDataChunkIterator):
         Passed to ``ImagingExtractorDataChunkIterator`` (``buffer_gb``, ``chunk_mb``, ...).
 
     After writing, :attr:`direct_chunks` is the number of chunks written directly
-    (None when the normal path ran).
+    (None when the normal path ran).  With ``display_progress``, the bar appears when
+    writing starts (not when the iterator is made: a file with several series does not
+    open all their bars at once).
     """
 
     def __init__(self, imaging_extractor: Any, *, direct_write: bool = True,
                  workers: int | None = None, **iterator_options: Any) -> None:
+        self._bar = (iterator_options.pop("display_progress", False),
+                     iterator_options.pop("progress_bar_class", None),
+                     iterator_options.pop("progress_bar_options", None) or {})
         super().__init__(imaging_extractor=imaging_extractor, **iterator_options)
         self._direct_write = direct_write
         self._workers = workers
@@ -287,9 +305,19 @@ class DirectWriteIterator(ImagingExtractorDataChunkIterator):
         self._finished = False
         self.direct_chunks: int | None = None
 
+    def _open_progress_bar(self) -> None:
+        show, bar_class, options = self._bar
+        if not show:
+            return
+        if bar_class is None:
+            from tqdm.auto import tqdm as bar_class
+        self.progress_bar = bar_class(total=self.num_buffers, **options)
+        self.display_progress = True
+
     def __next__(self):
         if not self._started:
             self._started = True
+            self._open_progress_bar()
             dset = calling_dataset(self) if self._direct_write else None
             plan = plan_for(dset, self.maxshape, np.dtype(self.dtype)) \
                 if dset is not None else None
@@ -312,9 +340,16 @@ class DirectWriteIterator(ImagingExtractorDataChunkIterator):
         try:
             return write_chunks(dset, plan, lambda a, b: ext.get_series(a, b),
                                 release=lambda: release_memory_maps(ext),
-                                workers=self._workers, axes=axes)
+                                workers=self._workers, axes=axes,
+                                on_progress=self._advance if self.display_progress else None)
         finally:
             release_memory_maps(ext)
             if self.display_progress:
-                self.progress_bar.update(n=self.num_buffers - self.progress_bar.n)
                 self.progress_bar.close()
+
+    def _advance(self, samples: int) -> None:
+        """Move the progress bar (counted in buffers, as neuroconv's) to ``samples`` done."""
+        total = max(1, self.maxshape[0])
+        target = self.num_buffers if samples >= total else samples * self.num_buffers // total
+        if target > self.progress_bar.n:
+            self.progress_bar.update(n=target - self.progress_bar.n)

@@ -219,7 +219,7 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
         """
         metadata = dict_deep_update(self.get_metadata(), metadata or {})
         warn_missing_dandi_fields(metadata, type(self).__name__)
-        options = {**DEFAULT_ITERATOR_OPTIONS, **(iterator_options or {})}
+        options = _iterator_options(iterator_options)
         for stream in self._streams:
             ext = stream.extractor
             if stub_test:
@@ -233,8 +233,9 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
             name = metadata["Ophys"]["MicroscopySeries"][self.metadata_key + stream.suffix]
             series = _added_series(nwbfile, name["name"], parent_container)
             if isinstance(series.fields.get("data"), ImagingExtractorDataChunkIterator):
-                series.fields["data"] = DirectWriteIterator(ext, direct_write=fast_write,
-                                                            **options)
+                bar = {"desc": name["name"], **(options.get("progress_bar_options") or {})}
+                series.fields["data"] = DirectWriteIterator(
+                    ext, direct_write=fast_write, **{**options, "progress_bar_options": bar})
             self._add_invalid_times(nwbfile, stream.extractor, name["name"])
 
     def _add_invalid_times(self, nwbfile: NWBFile, ext: InscopixImagingExtractor,
@@ -243,6 +244,15 @@ class InscopixImagingInterface(BaseImagingExtractorInterface):
             nwbfile.add_invalid_time_interval(start_time=start + self._shift,
                                               stop_time=stop + self._shift,
                                               tags=[reason, series_name])
+
+
+def _iterator_options(given: dict | None) -> dict[str, Any]:
+    """The defaults under ``given``; a given ``buffer_shape`` replaces the default
+    ``buffer_gb`` (neuroconv's iterator refuses both)."""
+    given = dict(given or {})
+    defaults = {key: value for key, value in DEFAULT_ITERATOR_OPTIONS.items()
+                if not (key == "buffer_gb" and "buffer_shape" in given)}
+    return {**defaults, **given}
 
 
 def _added_series(nwbfile: NWBFile, name: str, parent_container: str) -> Any:
