@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -426,6 +427,19 @@ def test_overwrite_and_atomic_failure(tmp_path):
             imwrite(data, path, fs=10, progress=boom, chunk_mb=1e-4)
         assert not path.exists() and not (tmp_path / "fail").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.h5"]  # no temporary left
+
+
+def test_outputs_get_the_umasks_permissions(tmp_path):
+    data = np.zeros((4, 3, 3), np.uint16)
+    old = os.umask(0o022)
+    try:
+        for target in ("bin", "zarr", "h5"):
+            written = imwrite(data, tmp_path / f"m.{target}", fs=10, progress=False)
+            path = Path(written[0])
+            top = path if target != "bin" else path.parent
+            assert stat.S_IMODE(top.stat().st_mode) == (0o755 if top.is_dir() else 0o644)
+    finally:
+        os.umask(old)
 
 
 def test_progress_callable_and_errors(tmp_path):

@@ -560,11 +560,8 @@ def _copy_frames(dst: str, buf: np.ndarray, layout: _Layout, timing: TimingInfo,
             if not framed:
                 writer.write_frames(pixels)
                 continue
-            heads = np.ascontiguousarray(block[:, :hb]).view("<u2")
-            feet = np.ascontiguousarray(block[:, hb + fb:]).view("<u2")
-            for k in range(len(block)):  # the writer takes headers one frame at a time
-                writer.set_frame_data(writer.next_index, pixels[k], header=heads[k],
-                                      footer=feet[k])
+            writer.write_frames(pixels, np.ascontiguousarray(block[:, :hb]).view("<u2"),
+                                np.ascontiguousarray(block[:, hb + fb:]).view("<u2"))
 
 
 def _rescue_isxd(src: str, dst: str, opts: _Options) -> RescueReport:

@@ -86,9 +86,10 @@ class IsxdWriter:
             raise IsxWriteError(f"{self.path}: writer is closed")
         return self._file
 
-    def _finish(self, f: AtomicFile) -> dict[str, Any]:
+    def _finish(self, f: AtomicFile) -> dict[str, Any] | bytes:
         """Check the data are complete, write what precedes the trailer (if anything)
-        to ``f`` and return the trailer's JSON object."""
+        to ``f`` and return the trailer's JSON object (or its JSON text, written
+        verbatim)."""
         raise NotImplementedError
 
     def flush(self) -> None:

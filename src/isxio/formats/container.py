@@ -11,7 +11,7 @@ import os
 import struct
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from .._io import FileSource, as_source
@@ -45,6 +45,8 @@ class Trailer:
     json_size: int  #: N
     file_size: int  #: S (excluding any ignored stray bytes)
     stray_bytes: int = 0  #: bytes after the trailer that were ignored
+    #: the JSON text exactly as stored (``json_size`` bytes), for verbatim copies
+    text: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def fields(self) -> Fields:
@@ -98,7 +100,7 @@ def _parse_at(path: str, fh: BinaryIO, end: int) -> Trailer:
     if not isinstance(header, dict):
         raise IsxFormatError(path, "JSON text is not an object", offset=data_size,
                              expected="a JSON object", found=type(header).__name__)
-    return Trailer(path, header, data_size, n, end)
+    return Trailer(path, header, data_size, n, end, text=raw)
 
 
 #: Trailer failures that happen after the NUL + length checked out (the JSON is bad).
@@ -149,17 +151,20 @@ def read_trailer(path: str | os.PathLike[str] | FileSource, fh: BinaryIO | None 
                 warnings.warn(
                     f"{path}: ignored {stray} stray byte(s) after the isxd trailer "
                     f"(bytes {size - stray}..{size - 1})", IsxFormatWarning, stacklevel=3)
-                return Trailer(path, found.header, found.data_size, found.json_size,
-                               found.file_size, stray)
+                return replace(found, stray_bytes=stray)
             raise _diagnosed(first, fh) from None
     finally:
         if own:
             fh.close()
 
 
-def encode_trailer(header: dict[str, Any]) -> bytes:
-    """JSON text (isxcore formatting) + NUL + u64 length."""
-    raw = _json.dumps(header).encode("utf-8")
+def encode_trailer(header: dict[str, Any] | bytes) -> bytes:
+    """JSON text + NUL + u64 length.
+
+    ``header`` is the JSON object (written with isxcore's formatting) or the JSON text
+    itself as UTF-8 bytes, written verbatim (e.g. a source file's :attr:`Trailer.text`).
+    """
+    raw = header if isinstance(header, bytes) else _json.dumps(header).encode("utf-8")
     return raw + b"\x00" + struct.pack("<Q", len(raw))
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from .._io import as_source
 from .._lazy import RecordArray, locked_cached_property
 from ..errors import IsxFormatError, IsxFormatWarning, IsxUnsupportedError, IsxWriteError
+from . import _json
 from ._base import IsxdReader, IsxdWriter, checked_timing
 from ._diagnose import kind_mismatch, size_diagnosis
 from .common import Ratio, SpacingInfo, TimingInfo
@@ -81,9 +82,21 @@ def _tsc_from_pixels(pixels: np.ndarray) -> np.ndarray:
     return tsc
 
 
-def encode_tsc(tsc: int) -> np.ndarray:
-    """The 8 header pixels that carry ``tsc`` (inverse of :func:`decode_tsc`)."""
-    return np.array([((int(tsc) >> (8 * n)) & 0xFF) << 4 for n in range(8)], np.uint16)
+_TSC_SHIFTS = np.arange(0, 64, 8, dtype=np.uint64)  # byte n of a TSC: bits 8n..8n+7
+
+
+def encode_tsc(tsc: Any) -> np.ndarray:
+    """The 8 header pixels that carry ``tsc`` (inverse of :func:`decode_tsc`).
+
+    ``tsc`` is one timestamp (-> 8 uint16 values) or an array of them (-> shape
+    ``(..., 8)``); a negative or larger integer contributes its low 64 bits.
+    """
+    if isinstance(tsc, int):
+        tsc = tsc & 0xFFFF_FFFF_FFFF_FFFF
+    t = np.asarray(tsc)
+    t = t if t.dtype == np.uint64 else t.astype(np.uint64)
+    return (((t[..., np.newaxis] >> _TSC_SHIFTS) & np.uint64(0xFF)) << np.uint64(4)
+            ).astype(np.uint16)
 
 
 # One version component: an optionally signed decimal integer, blanks around it allowed.
@@ -417,6 +430,60 @@ class _TscView:
         return _tsc_from_pixels(self.part[key])
 
 
+#: Trailer fields a verbatim trailer must agree on with the movie being written: the
+#: ones a reader locates and interprets the data section by (spec §4.1-4.3).
+_VERBATIM_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("dataType", lambda h: DATA_TYPE_CODES[h.dtype]),
+    ("hasFrameHeaderFooter", lambda h: h.has_frame_header_footer),
+    ("spacingInfo.numPixels", lambda h: h.spacing.shape),
+    ("spacingInfo.pixelSize", lambda h: h.spacing.pixel_size),
+    ("spacingInfo.topLeft", lambda h: h.spacing.top_left),
+    ("timingInfo.numTimes", lambda h: h.timing.num_samples),
+    ("timingInfo.period", lambda h: h.timing.period),
+    ("timingInfo.start", lambda h: h.timing.start),
+    ("timingInfo.dropped", lambda h: h.timing.dropped),
+    ("timingInfo.cropped", lambda h: h.timing.cropped),
+    ("timingInfo.blank", lambda h: h.timing.blank),
+    ("extraProperties", lambda h: h.extra_properties),
+)
+#: Records interleaved (header + pixels + footer) per write: bounds the extra memory.
+_RECORD_BLOCK_BYTES = 1 << 25
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _verbatim_header(path: str, raw: bytes | str, want: MovieHeader,
+                     producer: dict[str, Any] | None) -> tuple[bytes, MovieHeader]:
+    """``raw`` as UTF-8 bytes and what it says, checked to describe ``want``.
+
+    Raises :class:`~isxio.errors.IsxWriteError` naming ``path`` and the first field
+    that differs (``producer`` is compared only when the caller chose one).
+    """
+    text = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    try:
+        obj = _json.loads(text.decode("utf-8"))
+        if not isinstance(obj, dict):
+            raise ValueError(f"JSON text is {type(obj).__name__}, not an object")
+        found = MovieHeader.from_trailer(Trailer(path, obj, 0, len(text), len(text)))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise IsxWriteError(f"{path}: raw_trailer is not a movie trailer ({exc})") from None
+    checks = [(key, get(want), get(found)) for key, get in _VERBATIM_FIELDS]
+    if found.type != want.type and not (found.type == MOVIE_TYPE and want.type == IMAGE_TYPE
+                                        and want.timing.num_samples <= 1):
+        checks.append(("type", want.type, found.type))  # a 1-frame movie may stay a movie
+    if producer:
+        checks.append(("producer", producer, found.producer))
+    for key, expected, got in checks:
+        if expected != got:
+            raise IsxWriteError(f"{path}: raw_trailer does not describe the movie being "
+                                f"written: {key} is {_short(got)} in the trailer, "
+                                f"{_short(expected)} for the data; nothing was written")
+    return text, found
+
+
 class MovieWriter(IsxdWriter):
     """Write a movie (or image) frame by frame, in bounded memory.
 
@@ -437,13 +504,24 @@ class MovieWriter(IsxdWriter):
         ``extraProperties`` object (acquisition metadata), or None.
     frame_header_footer
         Write nVista 3 style 2560-value frame headers/footers (uint16 only).
+    producer
+        ``producer`` object of the trailer (default: isx 2.1.0's).
+    raw_trailer
+        JSON text (UTF-8 bytes or str) written verbatim as the trailer instead of
+        serialising one, e.g. a source file's ``MovieFile.trailer.text`` (so that a
+        copy is byte-identical even when an older isxcore wrote another JSON layout).
+        It must describe exactly this movie: its pixel type, frame header/footer flag,
+        spacing, timing (number of frames, period, start, dropped/cropped/blank) and
+        ``extraProperties`` (and ``producer`` when given) are compared with the
+        arguments; any difference raises :class:`~isxio.errors.IsxWriteError`.
     """
 
     def __init__(self, path: str | os.PathLike[str], timing: TimingInfo, spacing: SpacingInfo,
                  dtype: Any, *, overwrite: bool = False,
                  extra_properties: dict[str, Any] | None = None,
                  frame_header_footer: bool = False,
-                 producer: dict[str, Any] | None = None) -> None:
+                 producer: dict[str, Any] | None = None,
+                 raw_trailer: bytes | str | None = None) -> None:
         code = dtype_code(dtype)
         if frame_header_footer and code != 0:
             raise IsxWriteError("frame headers/footers need uint16 pixels")
@@ -452,6 +530,10 @@ class MovieWriter(IsxdWriter):
             timing, spacing, DATA_TYPES[code], frame_header_footer, extra_properties, 1,
             dict(producer or ISX_PRODUCER),
             MOVIE_TYPE if timing.num_samples > 1 else IMAGE_TYPE)
+        self._raw: bytes | None = None
+        if raw_trailer is not None:
+            self._raw, self.header = _verbatim_header(
+                os.path.abspath(os.fspath(path)), raw_trailer, self.header, producer)
         self._mask = timing.valid_mask()
         self._valid = np.flatnonzero(self._mask)
         self._written = 0
@@ -476,6 +558,32 @@ class MovieWriter(IsxdWriter):
                                 f"{'(frames, ' if count != 1 else '('}{shape[0]}, {shape[1]})")
         return np.ascontiguousarray(_cast_pixels(arr, self.header.dtype))
 
+    def _parts(self, name: str, part: Any, count: int) -> np.ndarray | None:
+        """Frame headers or footers of ``count`` frames as ``(count, 2560)`` uint16."""
+        if part is None:
+            return None
+        if not self.header.has_frame_header_footer:
+            raise IsxWriteError("this movie has no frame headers/footers")
+        block = np.asarray(part, "<u2")
+        if block.size != count * FRAME_HEADER_ITEMS:
+            raise IsxWriteError(f"frame {name} must have {FRAME_HEADER_ITEMS} values per "
+                                f"frame ({count} frame(s)), got {block.size} values")
+        return block.reshape(count, FRAME_HEADER_ITEMS)
+
+    def _write_records(self, f: AtomicFile, pixels: np.ndarray, headers: np.ndarray | None,
+                       footers: np.ndarray | None) -> None:
+        """Write ``header + pixels + footer`` records, interleaved a block at a time."""
+        k, h, n = len(pixels), FRAME_HEADER_ITEMS, self.header.frame_items
+        flat = pixels.reshape(k, n)
+        step = max(1, _RECORD_BLOCK_BYTES // max(1, self.header.record_bytes))
+        for lo in range(0, k, step):
+            hi = min(lo + step, k)
+            rec = np.empty((hi - lo, 2 * h + n), "<u2")
+            rec[:, :h] = 0 if headers is None else headers[lo:hi]
+            rec[:, h:h + n] = flat[lo:hi]
+            rec[:, h + n:] = 0 if footers is None else footers[lo:hi]
+            f.write(memoryview(rec).cast("B"))
+
     def set_frame_data(self, index: int, frame: Any, *, header: Any = None,
                        footer: Any = None) -> bool:
         """Write the frame of sample ``index``.
@@ -495,45 +603,46 @@ class MovieWriter(IsxdWriter):
             raise IsxWriteError(f"frames must be written in order: expected frame {expected}, "
                                 f"got {index}")
         pixels = self._as_frames(frame, 1)
+        headers, footers = self._parts("header", header, 1), self._parts("footer", footer, 1)
         if self.header.has_frame_header_footer:
-            for name, part in (("header", header), ("footer", footer)):
-                block = np.zeros(FRAME_HEADER_ITEMS, "<u2") if part is None else \
-                    np.asarray(part, "<u2").reshape(-1)
-                if block.size != FRAME_HEADER_ITEMS:
-                    raise IsxWriteError(f"frame {name} must have {FRAME_HEADER_ITEMS} values")
-                if name == "header":
-                    f.write(block.tobytes())
-                    f.write(pixels.tobytes())
-                else:
-                    f.write(block.tobytes())
+            self._write_records(f, pixels[np.newaxis], headers, footers)
         else:
-            if header is not None or footer is not None:
-                raise IsxWriteError("this movie has no frame headers/footers")
             f.write(pixels.tobytes())
         self._written += 1
         return True
 
-    def write_frames(self, frames: Any) -> None:
-        """Append the next ``len(frames)`` valid frames at once (array ``(k, rows, cols)``)."""
+    def write_frames(self, frames: Any, headers: Any = None, footers: Any = None) -> None:
+        """Append the next ``len(frames)`` valid frames at once (array ``(k, rows, cols)``).
+
+        ``headers``/``footers``: the frames' nVista 3 headers/footers ``(k, 2560)``
+        uint16 (zeros when omitted), for a movie with ``frame_header_footer``.
+        """
         f = self._check_open()
-        if self.header.has_frame_header_footer:
-            for frame in frames:
-                self.set_frame_data(self.next_index, frame)  # type: ignore[arg-type]
-            return
         arr = self._as_frames(frames, None)
         if self._written + len(arr) > len(self._valid):
             raise IsxWriteError(f"too many frames: {len(self._valid) - self._written} "
                                 f"valid frame(s) left, got {len(arr)}")
-        f.write(memoryview(arr).cast("B"))
+        heads = self._parts("header", headers, len(arr))
+        feet = self._parts("footer", footers, len(arr))
+        if self.header.has_frame_header_footer:
+            self._write_records(f, arr, heads, feet)
+        else:
+            f.write(memoryview(arr).cast("B"))
         self._written += len(arr)
 
-    def _finish(self, f: AtomicFile) -> dict[str, Any]:
+    def _finish(self, f: AtomicFile) -> dict[str, Any] | bytes:
         """The trailer; every valid frame must be written."""
         if self._written != len(self._valid):
             missing = len(self._valid) - self._written
             raise IsxWriteError(f"{self.path}: {missing} valid frame(s) not written yet "
                                 f"(next expected: frame {self.next_index}); nothing was saved")
-        return self.header.to_json()
+        if self._raw is None:
+            return self.header.to_json()
+        size, want = f.tell(), self._written * self.header.record_bytes
+        if size != want:  # the data section a reader of the verbatim trailer expects
+            raise IsxWriteError(f"{self.path}: data section is {size} bytes, the verbatim "
+                                f"trailer describes {want}; nothing was saved")
+        return self._raw
 
 
 def write_movie(path: str | os.PathLike[str], data: Any, *, timing: TimingInfo | None = None,

@@ -63,7 +63,11 @@ def _sub_stream(sub: SubMovie, label: str) -> Stream:
 
 
 def _from_movie(movie: Any) -> Source:
-    """A MovieFile: split into planes (multiplane) or channels (multiplexed dual colour)."""
+    """A MovieFile: split into planes (multiplane) or channels (multiplexed dual colour).
+
+    A movie kept whole carries its trailer's JSON text, so that the ``.isxd`` target
+    can write it back verbatim.
+    """
     extra = movie.extra_properties
     base = dict(spacing=movie.spacing, dtype=np.dtype(movie.dtype), extra_properties=extra,
                 name=os.path.basename(movie.path), kind="isxd",
@@ -74,7 +78,8 @@ def _from_movie(movie: Any) -> Source:
     if len(channel_pattern(extra)) > 1:
         subs = split_channels(movie)
         return Source([_sub_stream(s, label) for label, s in subs.items()], "c", **base)
-    return Source([_reader_stream(movie)], "", **base)
+    text = getattr(getattr(movie, "trailer", None), "text", b"")
+    return Source([_reader_stream(movie)], "", **base, trailer=bytes(text) or None)
 
 
 def _from_reader(reader: Any) -> Source:

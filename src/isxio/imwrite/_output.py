@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..formats.container import current_umask
 from ._source import Source, Stream, release
 
 __all__ = ["Progress", "atomic_output", "check_output", "iter_blocks", "metadata_block"]
@@ -47,6 +48,7 @@ def atomic_output(path: str, *, overwrite: bool, directory: bool = False) -> Ite
     ext = os.path.splitext(name)[1]
     if directory:
         tmp = tempfile.mkdtemp(prefix=f".{name}.", suffix=f".part{ext}", dir=folder)
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700
     else:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".part{ext}", dir=folder)
         os.close(fd)
@@ -148,13 +150,15 @@ def _stream_meta(s: Stream) -> dict[str, Any]:
     return out
 
 
-def metadata_block(source: Source, user: dict[str, Any] | None = None,
-                   **more: Any) -> dict[str, Any]:
+def metadata_block(source: Source, user: dict[str, Any] | None = None, *,
+                   keep_trailer: bool = False, **more: Any) -> dict[str, Any]:
     """The ``isxio`` metadata every target stores (JSON-able).
 
     Exact timing (rational period and start, invalid frames) of every stream, the
     spacing, the source's acquisition metadata verbatim, selections and conversions.
-    Frame indices are 0-based.
+    Frame indices are 0-based.  With ``keep_trailer`` (the stores that convert back to
+    ``.isxd``), the JSON text of the source ``.isxd`` trailer of a whole movie is kept
+    verbatim as ``source_trailer``.
     """
     import isxio
 
@@ -174,6 +178,8 @@ def metadata_block(source: Source, user: dict[str, Any] | None = None,
         out["isxd_producer"] = source.producer
     if user:
         out["user"] = user
+    if keep_trailer and source.trailer is not None and len(source.streams) == 1:
+        out["source_trailer"] = source.trailer.decode("utf-8")
     out.update(more)
     return _jsonable(out)
 

@@ -90,6 +90,9 @@ class Source:
     name: str = ""
     kind: str = ""  #: what the input was ("isxd", "array", "extractor", ...)
     producer: dict[str, Any] | None = None  #: ``producer`` of a source ``.isxd`` trailer
+    #: JSON text of the source ``.isxd`` trailer, verbatim (UTF-8), while the source is
+    #: that whole movie as one stream; any selection drops it (see :func:`select`)
+    trailer: bytes | None = field(default=None, repr=False)
 
     @property
     def frame_shape(self) -> tuple[int, int]:
@@ -102,7 +105,9 @@ class Source:
 
     def single(self, k: int) -> Source:
         """The source made of stream ``k`` alone."""
-        return replace(self, streams=[self.streams[k]], axis="")
+        whole = len(self.streams) == 1
+        return replace(self, streams=[self.streams[k]], axis="",
+                       trailer=self.trailer if whole else None)
 
 
 class Take:
@@ -271,9 +276,11 @@ def select(source: Source, *, planes: Any = None, channels: Any = None,
             raise ValueError(f"{what}s= given but {source.name or 'the input'} has no "
                              f"{what}s (it is {'single' if not source.axis else source.axis})")
         streams = [streams[k] for k in _pick(streams, wanted, what)]
+    whole = len(streams) == len(source.streams) == 1 and streams[0] is source.streams[0]
     idx = frame_index(frames, min(len(s) for s in streams))
     if idx is not None:
         streams = [select_frames(s, idx) for s in streams]
     axis = source.axis if len(streams) > 1 or source.axis else ""
-    return replace(source, streams=streams, axis=axis)
+    return replace(source, streams=streams, axis=axis,
+                   trailer=source.trailer if whole and idx is None else None)
 

@@ -83,19 +83,27 @@ def _source(meta: dict[str, Any], frames: Any, side: dict[str, Any], name: str) 
                               side.get("frame_headers"), side.get("frame_footers"),
                               sm.get("efocus")))
     axis = meta["dim_order"][1].lower() if many else ""
+    text = meta.get("source_trailer")  # a whole .isxd movie's trailer, verbatim
     return Source(streams, axis, _spacing(meta.get("spacing"), tuple(frames.shape[-2:])),
                   np.dtype(frames.dtype), meta.get("extra_properties"), name, "store",
-                  meta.get("isxd_producer"))
+                  meta.get("isxd_producer"),
+                  text.encode("utf-8") if isinstance(text, str) and not many else None)
 
 
 def read_store(path: str) -> Source:
-    """The movie of a ``.zarr`` or ``.h5`` store imwrite wrote."""
+    """The movie of a ``.zarr`` or ``.h5`` store imwrite (or ``export_movie_to_*``) wrote."""
     name = os.path.basename(path.rstrip("/\\"))
     if path.lower().endswith((".h5", ".hdf5")):
         h5py = require("h5py", "hdf5", "reading HDF5 stores")
         f = h5py.File(path, "r")  # kept open by the lazy arrays; closed with them
         meta = json.loads(f.attrs["isxio"])
         side = dict(f["isxio"].items()) if "isxio" in f else {}
+        if "streams" not in meta:  # written by the first export_movie_to_hdf5
+            frames = [k for k, v in f.items() if isinstance(v, h5py.Dataset) and v.ndim == 3]
+            if len(frames) != 1:
+                f.close()
+                raise ValueError(f"{path}: expected one 3-D frame dataset, found {frames}")
+            meta, side = _first_layout(meta, f, frames[0])
         return _source(meta, f[meta.get("dataset", "mov")], side, name)
     zarr = require("zarr", "zarr", "reading Zarr stores")
     group = zarr.open_group(path, mode="r")
@@ -103,4 +111,18 @@ def read_store(path: str) -> Source:
     if meta is None:
         raise ValueError(f"{path}: not written by isxio.imwrite (no 'isxio' attribute)")
     side = dict(group["isxio"].arrays()) if "isxio" in group else {}
+    if "streams" not in meta:  # written by the first export_movie_to_zarr
+        meta, side = _first_layout(meta, group, "0")
     return _source(meta, group["0"], side, name)
+
+
+def _first_layout(meta: dict[str, Any], root: Any, frames: str
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Metadata and side arrays of a store of the first ``export_movie_to_zarr/_hdf5``.
+
+    Those wrote the frames ``(T, Y, X)``, root-level ``valid`` and ``tsc`` and an
+    ``isxio`` attribute with one ``timing`` (and no ``streams``).
+    """
+    meta = {**meta, "streams": [{"timing": meta["timing"]}], "dim_order": "TYX",
+            "dataset": frames}
+    return meta, ({"tsc": root["tsc"]} if "tsc" in root else {})

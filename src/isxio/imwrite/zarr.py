@@ -4,7 +4,8 @@ Layout: an image group with array ``0`` ``(T, Y, X)`` (``(T, Z, Y, X)`` / ``(T, 
 X)`` for several planes / channels) and ``multiscales`` metadata (axes t in seconds,
 z/c, y/x in micrometres; scale = period and pixel size, translation = top-left); the
 group attribute ``isxio`` holds the exact timing (rational period and start, invalid
-frames), spacing and the source's acquisition metadata; the sub-group ``isxio`` holds
+frames), spacing and the source's acquisition metadata (and, for a whole ``.isxd``
+movie, its trailer JSON text verbatim as ``source_trailer``); the sub-group ``isxio`` holds
 per-frame ``valid``, ``offsets``, ``timestamps``, ``tsc``, ``source_index`` and, for a
 whole nVista 3 movie, the raw ``frame_headers``/``frame_footers`` (so that the movie
 converts back to ``.isxd`` with its hardware timestamps).
@@ -186,7 +187,7 @@ def _side(zarr: Any, group: Any, source: Source, codec: Any) -> None:
 
 
 def _attrs(group: Any, source: Source, metadata: dict | None, fmt: int) -> None:
-    meta = metadata_block(source, metadata, zarr_format=fmt)
+    meta = metadata_block(source, metadata, keep_trailer=True, zarr_format=fmt)
     if fmt >= 3:
         group.attrs.update({"ome": {"version": "0.5",
                                     "multiscales": ome_multiscales(source, "0.5")},
