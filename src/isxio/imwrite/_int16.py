@@ -49,6 +49,8 @@ class Int16Conversion:
         """
         if self.method == "none":
             return block.astype("<i2")
+        if block.dtype == np.dtype("<u2") and self.scale == 1.0:
+            return self._convert_uint16(block)
         if block.dtype.kind in "biu" and self.scale == 1.0:
             wide = block.astype(np.int32 if block.dtype.itemsize <= 2 else np.int64)
             wide += int(self.offset)
@@ -66,6 +68,18 @@ class Int16Conversion:
         self.clipped_high += int(np.count_nonzero(wide > HI))
         np.clip(wide, LO, HI, out=wide)
         return wide.astype("<i2")
+
+    def _convert_uint16(self, block: np.ndarray) -> np.ndarray:
+        """uint16 in one or two passes: ``offset`` flips the top bit (``v - 32768`` as
+        int16 bits); ``clip`` is the same bits when nothing exceeds 32767."""
+        if self.offset == -32768.0:
+            return (block ^ np.uint16(0x8000)).view("<i2")
+        if self.offset == 0.0:
+            if block.size and int(block.max()) > HI:
+                self.clipped_high += int(np.count_nonzero(block > HI))
+                block = np.minimum(block, np.uint16(HI))
+            return block.astype("<i2")
+        raise AssertionError(f"no uint16 conversion with offset {self.offset}")
 
     def report(self, where: str) -> dict[str, Any]:
         """The record kept beside the data; warns if any value was clipped or was NaN."""
