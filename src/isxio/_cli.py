@@ -12,8 +12,9 @@ import click
 
 __all__ = ["build"]
 
-#: --to -> (reader kinds it applies to, suffix of the default output)
-EXPORTS = {"tiff": ".tif", "mp4": ".mp4", "csv": ".csv", "zarr": ".zarr", "h5": ".h5"}
+#: --to -> suffix of the default output (bin: a Suite2p folder <name>_suite2p)
+EXPORTS = {"zarr": ".zarr", "h5": ".h5", "bin": "_suite2p", "isxd": ".isxd", "tiff": ".tif",
+           "mp4": ".mp4", "csv": ".csv"}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -184,19 +185,47 @@ def _read_metadata(path: str | None) -> dict[str, Any]:
     return data
 
 
+def _parsed(parser: str) -> Any:
+    """A click callback parsing the option's text with ``commands.export.<parser>``."""
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        try:
+            return None if value is None else getattr(_export_module(), parser)(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    return callback
+
+
 @click.command("export")
 @click.argument("file")
-@click.option("--to", "fmt", type=click.Choice(sorted(EXPORTS)), required=True)
-@click.option("-o", "--output", help="Output file (default: FILE with the format's suffix).")
+@click.option("--to", "fmt", type=click.Choice(list(EXPORTS)), required=True,
+              help="zarr (OME-Zarr), h5 (HDF5 'mov'), bin (Suite2p folder), isxd: "
+                   "isxio.imwrite, every frame with its timing; tiff, mp4, csv (frame "
+                   "timestamps): isx's exports (TIFF: isx's layout, valid frames only).")
+@click.option("-o", "--output", help="Output (default: FILE with the format's suffix; "
+              "bin: the folder <name>_suite2p; isxd of an .isxd: <name>_export.isxd).")
+@click.option("--planes", callback=_parsed("parse_planes"),
+              help="Planes to keep, 0-based: 0 or 0,2 (zarr, h5, bin, isxd; default all).")
+@click.option("--frames", callback=_parsed("parse_frames"),
+              help="Frames to keep (of each plane), 0-based: START:STOP[:STEP] (STOP "
+                   "excluded) or 0,5,9 (zarr, h5, bin, isxd; default all).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace existing outputs (only once the new ones are complete).")
 @click.pass_context
-def _export(ctx: click.Context, file: str, fmt: str, output: str | None) -> int:
-    """Export FILE to TIFF, MP4, CSV, Zarr or HDF5 (isx's exports, streamed)."""
-    from .commands.export import export
-
-    out = output or str(Path(file).with_suffix(EXPORTS[fmt]))
-    written = export(file, fmt, out, progress=not ctx.obj["quiet"])
+def _export(ctx: click.Context, file: str, fmt: str, output: str | None, planes: Any,
+            frames: Any, overwrite: bool) -> int:
+    """Export FILE: movies to Zarr, HDF5, Suite2p, .isxd, TIFF, MP4 or CSV; sets to CSV."""
+    export = _export_module()
+    out = output or export.default_output(file, EXPORTS[fmt])
+    written = export.export(file, fmt, out, progress=not ctx.obj["quiet"], planes=planes,
+                            frames=frames, overwrite=overwrite)
     _say(ctx, f"written: {', '.join(map(str, written))}")
     return 0
+
+
+def _export_module() -> ModuleType:
+    from .commands import export
+
+    return export
 
 
 @click.command("preview")

@@ -118,6 +118,7 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[str]:
     path = check_new_output(path)
     folder, name = os.path.split(os.path.abspath(path))
     tmp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700
     try:
         yield tmp
         os.rename(tmp, path)

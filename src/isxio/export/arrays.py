@@ -1,34 +1,36 @@
-"""Movies to chunked array stores: zarr (OME-Zarr style) and HDF5.  Not in isx.
+"""Movies to zarr (OME-Zarr 0.4) and HDF5: thin wrappers over :func:`isxio.imwrite`.  Not in isx.
 
-Both stream the movie block by block (``chunk_frames`` frames at a time), so a movie
-larger than memory exports in bounded memory.  Every sample is stored (invalid frames
-as zeros, as :attr:`MovieFile.data` reads them) so that the time axis stays regular; a
-``valid`` mask, the hardware timestamps (``tsc``, when the movie has them) and the
-exact ``timingInfo``/``spacingInfo`` JSON travel with the data.
+The frames, the per-frame arrays and the metadata are written by ``imwrite`` (its
+layout, see ``docs/imwrite.md``), streamed block by block (``chunk_frames`` frames at a
+time) and moved into place only when complete.  Every sample is stored (invalid frames
+as zeros, as :attr:`MovieFile.data` reads them) so that the time axis stays regular, and
+the movie is written as stored (a multiplane movie's planes stay interleaved; use
+``isxio.imwrite`` to split them).
+
+Files written by the first versions of these functions keep loading the same way: the
+frames are at the same name (zarr ``0``, HDF5 ``data``), and the legacy entries are
+added: root-level ``valid`` and ``tsc`` (HDF5: hard links to ``isxio/valid`` and
+``isxio/tsc``; zarr: small copies), HDF5 ``timestamps`` (seconds from the start of every
+sample), and the ``isxio`` attribute keeps the old keys (:func:`movie_metadata`) beside
+imwrite's.  Such files, old or new, are also inputs of ``imwrite``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ._common import (
-    DEFAULT_CHUNK_FRAMES,
-    atomic_dir,
-    atomic_file,
-    iter_chunks,
-    open_movie,
-    optional_import,
-    progress_bar,
-)
-from .timestamps import has_frame_timestamps
+from ._common import DEFAULT_CHUNK_FRAMES, atomic_dir, atomic_file, open_movie, optional_import
 
-__all__ = ["export_movie_to_hdf5", "export_movie_to_zarr", "movie_metadata", "ome_multiscales"]
+__all__ = ["export_movie_to_hdf5", "export_movie_to_zarr", "movie_metadata"]
 
-OME_VERSION = "0.4"
+#: root-level arrays of the first layout, found in imwrite's ``isxio`` group
+LEGACY_ARRAYS = ("valid", "tsc")
 
 
 def movie_metadata(movie: Any) -> dict[str, Any]:
@@ -46,43 +48,55 @@ def movie_metadata(movie: Any) -> dict[str, Any]:
     }
 
 
-def ome_multiscales(movie: Any, path: str = "0") -> list[dict[str, Any]]:
-    """OME-NGFF 0.4 ``multiscales`` for one (t, y, x) level: seconds and micrometres."""
-    sp = movie.spacing
-    px, py = (float(r) for r in sp.pixel_size)
-    tx, ty = (float(r) for r in sp.top_left)
-    return [{
-        "version": OME_VERSION,
-        "name": os.path.basename(movie.path),
-        "axes": [{"name": "t", "type": "time", "unit": "second"},
-                 {"name": "y", "type": "space", "unit": "micrometer"},
-                 {"name": "x", "type": "space", "unit": "micrometer"}],
-        "datasets": [{"path": path, "coordinateTransformations": [
-            {"type": "scale", "scale": [float(movie.timing.period), py, px]},
-            {"type": "translation", "translation": [0.0, ty, tx]}]}],
-        "type": "none",
-    }]
+def _whole_movie(movie: Any) -> Any:
+    """The movie as one stream of all its frames (imwrite splits planes and channels)."""
+    from ..imwrite import as_source
+    from ..imwrite._inputs import _reader_stream
+
+    source = as_source(movie)
+    if len(source.streams) == 1:
+        return source
+    return replace(source, streams=[_reader_stream(movie)], axis="")
 
 
-def _stream(movie: Any, array: Any, chunk_frames: int, bar: Any) -> None:
-    for idx, block in iter_chunks(movie, chunk_frames):
-        array[int(idx[0]):int(idx[-1]) + 1] = block
-        bar.update(len(block))
+def _export(movie_file: str | os.PathLike[str], out: str | os.PathLike[str], ext: str,
+            chunk_frames: int, progress: bool, legacy: Callable[[str, Any], None],
+            options: dict[str, Any]) -> None:
+    """Write ``movie_file`` with imwrite into a temporary ``out``, add ``legacy``, move it."""
+    from ..imwrite import imwrite
+
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")
+    if progress:
+        optional_import("tqdm", "progress", "progress=True")
+    with open_movie(os.fspath(movie_file)) as movie:
+        rows, cols = movie.spacing.shape
+        frame = max(1, rows * cols * np.dtype(movie.dtype).itemsize)
+        chunk_mb = (chunk_frames + 0.5) * frame / 2**20  # blocks of chunk_frames frames
+        with (atomic_dir if ext == "zarr" else atomic_file)(out) as tmp:
+            imwrite(_whole_movie(movie), tmp, ext=ext, overwrite=True, chunk_mb=chunk_mb,
+                    progress=progress, **options)
+            legacy(tmp, movie)
 
 
-def _side_arrays(movie: Any) -> dict[str, np.ndarray]:
-    out = {"valid": np.asarray(movie.timing.valid_mask(), bool)}
-    if has_frame_timestamps(movie):
-        out["tsc"] = np.asarray(movie.tsc, np.uint64)
-    return out
+def _zarr_legacy(path: str, movie: Any) -> None:
+    zarr = optional_import("zarr", "zarr")
+    group = zarr.open_group(path, mode="r+")
+    side = group["isxio"]
+    for name in LEGACY_ARRAYS:
+        if name in side:
+            group[name] = side[name][...]
+    group.attrs["isxio"] = {**group.attrs["isxio"], **movie_metadata(movie)}
 
 
-def _zarr_array(zarr: Any, group: Any, name: str, shape: tuple, chunks: tuple,
-                dtype: Any) -> Any:
-    if int(zarr.__version__.split(".")[0]) >= 3:
-        return group.create_array(name=name, shape=shape, chunks=chunks, dtype=dtype,
-                                  fill_value=0)
-    return group.create_dataset(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=0)
+def _hdf5_legacy(path: str, movie: Any) -> None:
+    h5py = optional_import("h5py", "hdf5")
+    with h5py.File(path, "r+") as f:
+        for name in LEGACY_ARRAYS:
+            if name in f["isxio"]:
+                f[name] = f["isxio"][name]  # a hard link: no copy
+        f["timestamps"] = movie.timing.offsets()
+        f.attrs["isxio"] = json.dumps({**json.loads(f.attrs["isxio"]), **movie_metadata(movie)})
 
 
 def export_movie_to_zarr(movie_file: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -90,10 +104,15 @@ def export_movie_to_zarr(movie_file: str | os.PathLike[str], out: str | os.PathL
                          progress: bool = False) -> None:
     """Export a movie to a zarr group with OME-NGFF 0.4 ``multiscales`` metadata.
 
-    Layout: array ``0`` ``(frames, rows, cols)`` chunked ``chunk_frames`` frames deep,
-    arrays ``valid`` (bool per frame) and ``tsc`` (µs, if stored); group attributes
-    ``multiscales`` (axes t/y/x in seconds and micrometres) and ``isxio`` (exact
-    timing/spacing JSON, acquisition metadata).  Written as zarr format 2.
+    ``isxio.imwrite(movie, out, ext="zarr", zarr_format=2, chunk_frames=chunk_frames)``
+    plus the first layout's entries.  Layout: array ``0`` ``(frames, rows, cols)`` chunked
+    ``chunk_frames`` frames deep, compressed losslessly with Blosc (zstd inside, level 5,
+    imwrite's default; the first version used zarr 2's default Blosc-lz4: the values read
+    back are the same); arrays ``valid`` (bool per frame) and ``tsc`` (µs, if stored), also
+    in the group ``isxio`` with imwrite's ``offsets``, ``timestamps``, ``source_index``;
+    group attributes ``multiscales`` (axes t/y/x in seconds and micrometres) and ``isxio``
+    (exact timing/spacing JSON, acquisition metadata: imwrite's block and the keys of
+    :func:`movie_metadata`).  Written as zarr format 2.
 
     Parameters
     ----------
@@ -106,25 +125,9 @@ def export_movie_to_zarr(movie_file: str | os.PathLike[str], out: str | os.PathL
     progress
         Show a tqdm progress bar (needs ``isxio[progress]``).
     """
-    zarr = optional_import("zarr", "zarr")
-    movie = open_movie(os.fspath(movie_file))
-    n = movie.timing.num_samples
-    shape = (n, *movie.spacing.shape)
-    chunks = (max(1, min(chunk_frames, n)), *movie.spacing.shape)
-    bar = progress_bar(n, "zarr", progress)
-    kwargs = {"zarr_format": 2} if int(zarr.__version__.split(".")[0]) >= 3 else {}
-    try:
-        with atomic_dir(out) as tmp:
-            group = zarr.open_group(tmp, mode="w", **kwargs)
-            data = _zarr_array(zarr, group, "0", shape, chunks, np.dtype(movie.dtype))
-            _stream(movie, data, chunk_frames, bar)
-            for name, values in _side_arrays(movie).items():
-                side = _zarr_array(zarr, group, name, values.shape, (max(1, n),), values.dtype)
-                side[:] = values
-            group.attrs.update({"multiscales": ome_multiscales(movie),
-                                "isxio": movie_metadata(movie)})
-    finally:
-        bar.close()
+    optional_import("zarr", "zarr")
+    _export(movie_file, out, "zarr", chunk_frames, progress, _zarr_legacy,
+            {"zarr_format": 2, "chunk_frames": chunk_frames})
 
 
 def export_movie_to_hdf5(movie_file: str | os.PathLike[str], out: str | os.PathLike[str], *,
@@ -132,10 +135,14 @@ def export_movie_to_hdf5(movie_file: str | os.PathLike[str], out: str | os.PathL
                          compression: str | None = None, progress: bool = False) -> None:
     """Export a movie to an HDF5 file, streaming blocks of frames.
 
-    Layout: dataset ``data`` ``(frames, rows, cols)`` chunked ``chunk_frames`` frames
-    deep (dimension labels t/y/x), datasets ``valid`` and ``tsc`` (if stored) and
-    ``timestamps`` (seconds from the start), root attribute ``isxio`` (JSON: exact
-    timing/spacing, acquisition metadata).
+    ``isxio.imwrite(movie, out, ext="h5", dataset_name=dataset, compression=compression,
+    chunk_frames=chunk_frames)`` plus the first layout's entries.  Layout: dataset ``data``
+    ``(frames, rows, cols)`` (dimension labels t/y/x; chunks ``chunk_frames`` frames
+    deep), datasets ``valid``
+    and ``tsc`` (if stored; hard links to ``isxio/valid`` and ``isxio/tsc``) and
+    ``timestamps`` (seconds from the start), the group ``isxio`` with imwrite's per-frame
+    arrays, root attribute ``isxio`` (JSON: exact timing/spacing, acquisition metadata:
+    imwrite's block and the keys of :func:`movie_metadata`), ``fs`` and ``dim_order``.
 
     Parameters
     ----------
@@ -146,28 +153,13 @@ def export_movie_to_hdf5(movie_file: str | os.PathLike[str], out: str | os.PathL
     dataset
         Name of the frame dataset.
     chunk_frames
-        Frames per chunk and per read block.
+        Frames per chunk and per read/write block.
     compression
         h5py compression filter (e.g. ``"gzip"``), or None.
     progress
         Show a tqdm progress bar (needs ``isxio[progress]``).
     """
-    h5py = optional_import("h5py", "hdf5")
-    movie = open_movie(os.fspath(movie_file))
-    n = movie.timing.num_samples
-    shape = (n, *movie.spacing.shape)
-    chunks = (max(1, min(chunk_frames, n)), *movie.spacing.shape) if n and all(shape) else None
-    bar = progress_bar(n, "HDF5", progress)
-    try:
-        with atomic_file(out) as tmp, h5py.File(tmp, "w") as f:
-            data = f.create_dataset(dataset, shape=shape, dtype=np.dtype(movie.dtype),
-                                    chunks=chunks, compression=compression if chunks else None)
-            for axis, label in enumerate("tyx"):
-                data.dims[axis].label = label
-            _stream(movie, data, chunk_frames, bar)
-            for name, values in _side_arrays(movie).items():
-                f.create_dataset(name, data=values)
-            f.create_dataset("timestamps", data=movie.timing.offsets())
-            f.attrs["isxio"] = json.dumps(movie_metadata(movie))
-    finally:
-        bar.close()
+    optional_import("h5py", "hdf5")
+    _export(movie_file, out, "h5", chunk_frames, progress, _hdf5_legacy,
+            {"dataset_name": dataset, "compression": compression,
+             "chunk_frames": chunk_frames})
