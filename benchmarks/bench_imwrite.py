@@ -7,7 +7,8 @@ vignetted background, ~300 flickering cells and pixel noise, which compresses ~2
 real data), then, each write in a fresh child process:
 
 * ``imwrite(movie.isxd, out)`` to every target: Suite2p ``.bin``, ``.zarr`` with the default
-  compressor (blosc-zstd 5) and with ``compressor=None``, ``.h5`` (uncompressed), ``.tif``
+  compressor (blosc-zstd 5) and with ``compressor=None``, ``.h5`` (uncompressed and
+  gzip 4), ``.tif``
   (ImageJ) and ``.isxd``;
 * the ceiling: the same pixels, already in memory as one numpy array (read before the
   clock starts), written with the format's own library with the same layout (chunks,
@@ -59,6 +60,8 @@ TARGETS: dict[str, tuple[str, dict[str, Any], str, str]] = {
     "zarr-raw": (".zarr", {"compressor": None}, "OME-Zarr, `compressor=None`",
                  "zarr array `z[:] = a`, same chunks/shards"),
     "h5": (".h5", {}, "HDF5 `mov`, uncompressed", "h5py `ds[...] = a`, same chunks"),
+    "h5-gzip": (".h5", {"compression": "gzip"}, "HDF5 `mov`, gzip 4 (chunks deflated in "
+                "parallel)", "h5py `ds[...] = a`, same chunks, gzip 4"),
     "tif": (".tif", {}, "ImageJ TIFF", "`tifffile.imwrite(imagej=True)`"),
     "isxd": (".isxd", {}, "`.isxd` (frame headers kept)",
              "isxio `MovieWriter`, same headers"),
@@ -191,13 +194,14 @@ def ceiling_zarr(arr: np.ndarray, out: str, compress: bool) -> None:
     z[:] = arr
 
 
-def ceiling_h5(arr: np.ndarray, out: str) -> None:
+def ceiling_h5(arr: np.ndarray, out: str, gzip: bool = False) -> None:
     import h5py
 
     chunk = max(1, MIB // arr[0].nbytes)
     with h5py.File(out, "w") as f:
         ds = f.create_dataset("mov", shape=arr.shape, dtype=arr.dtype,
-                              chunks=(min(chunk, len(arr)), *arr.shape[1:]))
+                              chunks=(min(chunk, len(arr)), *arr.shape[1:]),
+                              compression="gzip" if gzip else None)
         ds[...] = arr
 
 
@@ -227,8 +231,8 @@ def ceiling(target: str, arr: np.ndarray, edges: np.ndarray, head: Any, out: str
         arr.tofile(out)
     elif target in ("zarr", "zarr-raw"):
         ceiling_zarr(arr, out, compress=target == "zarr")
-    elif target == "h5":
-        ceiling_h5(arr, out)
+    elif target in ("h5", "h5-gzip"):
+        ceiling_h5(arr, out, gzip=target == "h5-gzip")
     elif target == "tif":
         import tifffile
 
@@ -279,7 +283,7 @@ def layout(target: str, out: str) -> str:
         codecs = z.compressors if hasattr(z, "compressors") else [z.compressor]
         return (f"chunks {z.chunks}, shards {getattr(z, 'shards', None)}, "
                 f"codec {', '.join(codec_name(c) for c in codecs if c is not None) or None}")
-    if target == "h5":
+    if target.startswith("h5"):
         import h5py
 
         with h5py.File(out, "r") as f:

@@ -28,8 +28,9 @@ from neuroconv.tools.nwb_helpers import (
 )
 from pynwb import NWBHDF5IO
 
+from isxio import _h5chunks
 from isxio.formats.movie import write_movie
-from isxio.neuroconv import InscopixImagingInterface, _chunked
+from isxio.neuroconv import InscopixImagingInterface
 from isxio.neuroconv._chunked import ChunkPlan, plan_for, write_chunks
 
 SUBJECT = {"subject_id": "m1", "species": "Mus musculus", "sex": "M", "age": "P90D"}
@@ -76,7 +77,7 @@ def _nwb_frames(path, name="OnePhotonSeries") -> np.ndarray:
 @pytest.mark.parametrize("compressors", [("gzip",), None])
 @pytest.mark.parametrize("tile", [64, 4])
 def test_frames_read_back_equal_the_source(tmp_path, monkeypatch, dtype, compressors, tile):
-    monkeypatch.setattr(_chunked, "TRANSPOSE_TILE", tile)  # 4: several blocks per chunk
+    monkeypatch.setattr(_h5chunks, "TRANSPOSE_TILE", tile)  # 4: several blocks per chunk
     movie = tmp_path / "m.isxd"
     frames = _movie(movie, dtype)
     out = tmp_path / "m.nwb"
@@ -102,7 +103,7 @@ def test_chunks_are_the_ones_hdf5s_own_deflate_filter_writes(tmp_path, level, di
     With the standard library's zlib (as HDF5 uses zlib): zlib-ng, used when installed,
     writes other (equally valid) deflate bytes, checked by the read-back tests.
     """
-    monkeypatch.setattr("isxio.neuroconv._chunked.deflate", zlib.compress)
+    monkeypatch.setattr("isxio._h5chunks.deflate", zlib.compress)
     movie = tmp_path / "m.isxd"
     frames = _movie(movie, np.uint16, (40, 17, 9)) // divisor
     write_movie(movie, frames, overwrite=True)
@@ -164,7 +165,7 @@ def test_multiplane_one_series_per_plane(tmp_path):
 def test_volumetric_dataset_four_axes_with_a_fill_value(tmp_path, monkeypatch):
     """A (time, rows, cols, planes) source; edge chunks padded with the fill value, as HDF5
     pads them: every stored chunk equals the one HDF5 writes from the same array."""
-    monkeypatch.setattr("isxio.neuroconv._chunked.deflate", zlib.compress)  # HDF5's zlib
+    monkeypatch.setattr("isxio._h5chunks.deflate", zlib.compress)  # HDF5's zlib
     rng = np.random.default_rng(3)
     source = rng.integers(0, 600, (23, 7, 5, 3), dtype=np.uint16)
     expected = source.transpose(0, 2, 1, 3)  # NWB order

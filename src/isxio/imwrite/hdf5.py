@@ -8,7 +8,9 @@ group ``isxio`` with per-frame
 ``frame_footers`` (so that it converts back to ``.isxd`` with them); root attributes
 ``isxio`` (JSON: exact timing, spacing, acquisition metadata and, for a whole ``.isxd``
 movie, its trailer JSON text verbatim as ``source_trailer``), ``fs`` and ``dim_order``.
-gzip/lzf compression is h5py's (single-threaded).
+``compression="gzip"`` (level ``compression_opts``, default 4): the chunks are deflated
+in parallel and stored directly, the same zlib streams HDF5's own filter writes and
+reads (:mod:`isxio._h5chunks`); other filters (lzf, shuffle, ...) are h5py's.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ def write(source: Source, out: str, *, overwrite: bool, chunk_mb: float, progres
     """Write ``source`` to the HDF5 file ``out``; return ``[out]``.  ``chunk_frames``:
     frames per chunk (default: about 1 MiB of frames)."""
     h5py = require("h5py", "hdf5", "imwrite to HDF5")
+    from .._h5chunks import plan_for, write_chunks
+
     shape, chunks, labels = _layout(source, chunk_frames)
     empty = 0 in shape
     bar = Progress(shape[0], "HDF5", progress)
@@ -71,10 +75,16 @@ def write(source: Source, out: str, *, overwrite: bool, chunk_mb: float, progres
                 mov.dims[axis].label = label
             side = f.create_group("isxio")
             extras = _header_datasets(side, source)
-            multiple = chunks[0]
-            for lo, blocks in iter_blocks(source, chunk_mb, multiple=multiple):
+            # gzip: chunks compressed in parallel, exactly as HDF5's deflate filter would
+            plan = plan_for(mov, shape, mov.dtype) if compression and not empty else None
+            for lo, blocks in iter_blocks(source, chunk_mb, multiple=chunks[0]):
                 hi = lo + len(blocks[0])
-                mov[lo:hi] = blocks[0] if len(blocks) == 1 else np.stack(blocks, axis=1)
+                block = blocks[0] if len(blocks) == 1 else np.stack(blocks, axis=1)
+                if plan is None:
+                    mov[lo:hi] = block
+                else:
+                    write_chunks(mov, plan, lambda a, b, b0=lo, d=block: d[a - b0:b - b0],
+                                 span=(lo, hi))
                 for dset, part in extras:
                     dset[lo:hi] = np.asarray(part[lo:hi])
                 bar.update(hi - lo)
