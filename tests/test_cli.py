@@ -236,3 +236,22 @@ def test_docs_relative_links_resolve():
                     and not (page.parent / target).exists():
                 broken.append(f"{page.name}: {target}")
     assert not broken, broken
+
+
+def test_api_reference_covers_the_public_names():
+    """Every name isxio exports is on an API page, and every API page is in the nav."""
+    import contextlib
+    import importlib
+    import re
+
+    import isxio
+
+    api = "\n".join(p.read_text() for p in (REPO / "docs" / "api").glob("*.md"))
+    shown = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\b", api))
+    for module in re.findall(r"^::: ([\w.]+)\s*$", api, re.M):  # a whole module's page
+        with contextlib.suppress(ImportError):
+            shown.update(getattr(importlib.import_module(module), "__all__", ()))
+    missing = [name for name in isxio.__all__ if name not in shown and name != "__version__"]
+    assert not missing, f"public names without API docs: {missing}"
+    nav = (REPO / "mkdocs.yml").read_text()
+    assert all(f"api/{p.name}" in nav for p in (REPO / "docs" / "api").glob("*.md"))
