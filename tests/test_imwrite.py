@@ -477,13 +477,15 @@ print((after - before) // 1024)
 """
 
 
-@pytest.fixture(scope="module")
-def big_movie(tmp_path_factory) -> Path:
-    """A 315 MB uint16 movie (1200 frames of 256 x 512)."""
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "frame-headers"])
+def big_movie(tmp_path_factory, request) -> Path:
+    """A 315 MB uint16 movie (1200 frames of 256 x 512), with nVista 3 frame headers or not
+    (imwrite then also reads them: their memory maps must be dropped too)."""
     path = tmp_path_factory.mktemp("big") / "big.isxd"
     n, shape = 1200, (256, 512)
     block = np.arange(shape[0] * shape[1], dtype=np.uint16).reshape(shape)
-    with MovieWriter(path, TimingInfo(n), SpacingInfo(*shape), np.uint16) as w:
+    with MovieWriter(path, TimingInfo(n), SpacingInfo(*shape), np.uint16,
+                     frame_header_footer=request.param) as w:
         for _ in range(0, n, 50):
             w.write_frames(np.broadcast_to(block, (50, *shape)))
     return path

@@ -105,8 +105,9 @@ def iter_blocks(source: Source, chunk_mb: float, *, multiple: int = 1, n: int | 
                 ) -> Iterator[tuple[int, list[np.ndarray]]]:
     """Yield ``(first_frame, [block of each stream])``, each block ``(k, rows, cols)``.
 
-    The memory maps behind the input are dropped after each block, so RSS stays
-    bounded by the block size whatever the movie's length.
+    The memory maps behind the input are dropped after each block (those of the frame
+    headers/footers too, which the caller may read while it holds the block), so RSS
+    stays bounded by the block size whatever the movie's length.
     """
     n = source.num_frames if n is None else n
     step = block_frames(source, chunk_mb, multiple)
@@ -116,6 +117,9 @@ def iter_blocks(source: Source, chunk_mb: float, *, multiple: int = 1, n: int | 
         for s in source.streams:
             release(s.data)
         yield lo, blocks
+        for s in source.streams:
+            release(s.headers)
+            release(s.footers)
 
 
 # ---------------------------------------------------------------- metadata
