@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _frames
 import numpy as np
 
 MB = 1e6
@@ -72,25 +73,10 @@ REFERENCES = {"write_movie": "isxio `write_movie(out, array)` (no frame headers)
 
 # ============================================================================ the movie
 def frame_pool(n: int, rows: int, cols: int, seed: int = 1) -> np.ndarray:
-    """``n`` frames: vignetted background, gaussian cells with random activity, noise."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:rows, :cols].astype(np.float32)
-    r2 = ((yy - rows / 2) ** 2 + (xx - cols / 2) ** 2) / (0.5 * max(rows, cols)) ** 2
-    base = 400 + 1200 * np.exp(-r2)
+    """``n`` frames of a 12-bit sensor (fewer, smaller cells in a tiny ``--quick`` movie)."""
     k = max(1, min(15, rows // 4, cols // 4))
-    g = np.exp(-((np.arange(2 * k + 1) - k) ** 2) / (2 * (k / 4 + 0.5) ** 2)).astype(np.float32)
-    patch = np.outer(g, g)
-    cells = 300 if rows * cols >= 10**5 else 10
-    cy = rng.integers(k, rows - k - 1, cells)
-    cx = rng.integers(k, cols - k - 1, cells)
-    activity = np.maximum(0, rng.normal(0, 1, (n, cells))) * 150
-    out = np.empty((n, rows, cols), np.uint16)
-    for t in range(n):  # a small pool, built once
-        frame = base + rng.normal(0, 4.0, (rows, cols)).astype(np.float32)
-        for c in range(cells):
-            frame[cy[c] - k:cy[c] + k + 1, cx[c] - k:cx[c] + k + 1] += activity[t, c] * patch
-        out[t] = np.clip(frame, 0, 4095)  # a 12-bit sensor
-    return out
+    return _frames.frame_pool(n, rows, cols, seed, max_value=4095,
+                              cells=300 if rows * cols >= 10**5 else 10, sigma=k / 4 + 0.5)
 
 
 def nvista_extra(rows: int, cols: int) -> dict[str, Any]:

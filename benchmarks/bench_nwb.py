@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _frames import frame_pool
 
 MB = 1e6
 ROWS, COLS = 800, 1280  # nVista 3 full frame
@@ -91,26 +92,6 @@ def run_child(which: str, compress: str, movie: Path, out: Path) -> dict:
 
 
 # -------------------------------------------------------------------------- the movie
-def frame_pool(n: int, rows: int, cols: int, seed: int = 1) -> np.ndarray:
-    """``n`` frames: vignetted background, gaussian cells with random activity, noise."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:rows, :cols].astype(np.float32)
-    r2 = ((yy - rows / 2) ** 2 + (xx - cols / 2) ** 2) / (0.5 * max(rows, cols)) ** 2
-    base = 400 + 1200 * np.exp(-r2)
-    k = 15
-    g = np.exp(-((np.arange(2 * k + 1) - k) ** 2) / (2 * 4.0**2)).astype(np.float32)
-    patch = np.outer(g, g)
-    cells = 300
-    cy = rng.integers(k, rows - k - 1, cells)
-    cx = rng.integers(k, cols - k - 1, cells)
-    activity = np.maximum(0, rng.normal(0, 1, (n, cells))) * 150
-    out = np.empty((n, rows, cols), np.uint16)
-    for t in range(n):  # a small pool, built once
-        frame = base + rng.normal(0, 4.0, (rows, cols)).astype(np.float32)
-        for c in range(cells):
-            frame[cy[c] - k:cy[c] + k + 1, cx[c] - k:cx[c] + k + 1] += activity[t, c] * patch
-        out[t] = np.clip(frame, 0, 65535)
-    return out
 
 
 class Cycle:
