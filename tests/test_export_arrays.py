@@ -255,3 +255,20 @@ def test_first_layout_stores_are_imwrite_inputs(tmp_path, kind, dataset):
     assert back.timing.period.secs_float == pytest.approx(theirs.timing.period.secs_float)
     valid = [0, 1, 3, 4, 5, 6, 7, 8]
     assert [back.get_frame_timestamp(i) for i in valid] == list(tsc[valid])
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("ext", ["zarr", "h5"])
+def test_real_isxcore_1_2_multiplane_movie_round_trips_byte_identical(tmp_path, realdata, ext):
+    """isxcore 1.2.1 wrote this movie (no "blank" key, frame headers): exported whole, its
+    trailer text travels verbatim, and imwrite writes the same bytes back."""
+    from isxio.imwrite import imwrite
+
+    src = realdata / "multiplane_movie.isxd"
+    assert b'"blank"' not in isxio.open(src).trailer.text  # what re-serialising would add
+    store = tmp_path / f"m.{ext}"
+    export = ours.export_movie_to_zarr if ext == "zarr" else ours.export_movie_to_hdf5
+    export(str(src), str(store))
+    back = tmp_path / "back.isxd"
+    imwrite(store, back, progress=False)
+    assert back.read_bytes() == src.read_bytes()

@@ -56,7 +56,9 @@ def _whole_movie(movie: Any) -> Any:
     source = as_source(movie)
     if len(source.streams) == 1:
         return source
-    return replace(source, streams=[_reader_stream(movie)], axis="")
+    text = getattr(getattr(movie, "trailer", None), "text", b"")
+    return replace(source, streams=[_reader_stream(movie)], axis="",
+                   trailer=bytes(text) or None)
 
 
 def _export(movie_file: str | os.PathLike[str], out: str | os.PathLike[str], ext: str,
