@@ -55,18 +55,26 @@ def _colour(label: str) -> str:
 def _bars(ax: Any, labels: list[str], values: list[float], *, title: str,
           log: bool = False, offset: float = 0.0, height: float = 0.7,
           colours: list[str] | None = None, alpha: float = 1.0,
-          spec: str | None = None) -> None:
-    """Horizontal bars, top to bottom in table order, each with its value at its end."""
+          spec: str | None = None, ranges: list[list[float]] | None = None) -> None:
+    """Horizontal bars, top to bottom in table order, each with its value at its end.
+
+    ``ranges``: each bar's ``[min, max]``, drawn as a whisker (the value goes past it).
+    """
     y = [len(labels) - 1 - k + offset for k in range(len(labels))]
+    whisker = {} if ranges is None else {
+        "xerr": [[v - lo for v, (lo, _) in zip(values, ranges, strict=True)],
+                 [hi - v for v, (_, hi) in zip(values, ranges, strict=True)]],
+        "error_kw": {"elinewidth": 0.8, "capsize": 2, "ecolor": "#444444"}}
     ax.barh(y, values, height=height, color=colours or [_colour(s) for s in labels],
-            alpha=alpha)
-    for yk, v in zip(y, values, strict=True):
-        ax.text(v, yk, " " + fmt(v, spec), va="center", ha="left", fontsize=8)
+            alpha=alpha, **whisker)
+    ends = values if ranges is None else [hi for _, hi in ranges]
+    for yk, v, end in zip(y, values, ends, strict=True):
+        ax.text(end, yk, " " + fmt(v, spec), va="center", ha="left", fontsize=8)
     ax.set_yticks(range(len(labels)), labels[::-1])
     ax.set_title(title, loc="left", fontsize=9, fontweight="bold")
     if log:
         ax.set_xscale("log")
-    ax.set_xlim(right=max(values) * (8 if log else 1.25))
+    ax.set_xlim(right=max(ends) * (8 if log else 1.25))
     ax.spines[["top", "right"]].set_visible(False)
 
 
@@ -108,6 +116,30 @@ def plot_nwb(run: dict[str, Any], path: Path) -> None:
     _save(fig, path)
 
 
+def plot_imwrite(run: dict[str, Any], path: Path) -> None:
+    """The bench_imwrite.py table: MB/s and peak RSS, imwrite (blue) over its ceiling (grey)."""
+    rows = run["rows"]
+    labels = [f"{_plain(r['target'])}  ({fmt(r['imwrite / ceiling'])}x)" for r in rows]
+    fig, (speed, rss) = plt.subplots(1, 2, figsize=(10, 1.1 + 0.5 * len(rows)), sharey=True,
+                                     gridspec_kw={"width_ratios": [3, 1.4]})
+    for ax, key, title in [(speed, "MB/s", "MB/s, median (min–max) of 3 runs"),
+                           (rss, "peak RSS", "peak RSS (MiB)")]:
+        ends = []
+        for who, offset, colour in [("imwrite", 0.19, ISXIO_COLOUR),
+                                    ("ceiling", -0.19, _colour("numpy"))]:
+            cells = [r[f"{who} {key}"] for r in rows]
+            ranged = isinstance(cells[0], list)
+            _bars(ax, labels, [c[0] if ranged else c for c in cells], title=title,
+                  offset=offset, height=0.38, colours=[colour] * len(rows),
+                  ranges=[c[1:] for c in cells] if ranged else None)
+            ends += [c[-1] if ranged else c for c in cells]
+        ax.set_xlim(right=max(ends) * 1.25)
+    fig.suptitle(f"imwrite(movie.isxd, out) to every target, {run['title']}\nblue: imwrite, "
+                 "grey: the ceiling (the format's own library writing the in-memory array); "
+                 "in brackets: imwrite / ceiling", fontsize=10)
+    _save(fig, path)
+
+
 def _save(fig: Any, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, format="svg", metadata={"Date": None, "Creator": "plot_results.py"})
@@ -130,6 +162,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
         for run in results["nwb"]:
             plot_nwb(run, args.out / run["image"])
             written.append(args.out / run["image"])
+        path = args.out / results["imwrite"]["image"]
+        plot_imwrite(results["imwrite"], path)
+        written.append(path)
     for path in written:
         print(f"{path} ({path.stat().st_size:,} bytes)")
     return written

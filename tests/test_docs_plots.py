@@ -1,8 +1,9 @@
 """benchmarks/results.json, the tables of docs/benchmarks.md and the plots of both agree.
 
-results.json must hold exactly the figures of the read/write table and of every NWB
-conversion table (parsed from the markdown here); benchmarks/plot_results.py must draw
-each of them, and the images docs/benchmarks.md shows must carry the same values.
+results.json must hold exactly the figures of the read/write table, of every NWB
+conversion table and of the imwrite table (parsed from the markdown here);
+benchmarks/plot_results.py must draw each of them, and the images docs/benchmarks.md shows
+must carry the same values.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ DOC = REPO / "docs" / "benchmarks.md"
 RESULTS = REPO / "benchmarks" / "results.json"
 SCRIPT = REPO / "benchmarks" / "plot_results.py"
 NWB_HEADER = ("conversion", "MB/s", "MB/s incl. fsync", "peak RSS")
+IMWRITE_HEADER = ("target", "imwrite MB/s")
+IMWRITE_PLOTTED = ("imwrite MB/s", "peak RSS", "ceiling MB/s", "ceiling peak RSS")
 _SEPARATOR = re.compile(r"^\|[-:| ]+\|\s*$")
 _NUMBER = re.compile(r"^([\d,]+(?:\.\d+)?)\s*(.*)$")
+_RANGE = re.compile(r"^\(([\d,]+(?:\.\d+)?)–([\d,]+(?:\.\d+)?)\)$")
 
 
 def _cells(line: str) -> list[str]:
@@ -51,6 +55,15 @@ def number(cell: str) -> tuple[float, str, str]:
     match = _NUMBER.match(cell)
     assert match, f"not a number: {cell!r}"
     return float(match[1].replace(",", "")), match[2], match[1]
+
+
+def ranged(cell: str) -> tuple[list[float] | float, str]:
+    """``"542 (506–1,338)"`` -> ``([542, 506, 1338], "")``; ``"283 MiB"`` -> ``(283, "MiB")``."""
+    value, rest, _ = number(cell)
+    match = _RANGE.match(rest)
+    if match:
+        return [value, *(float(m.replace(",", "")) for m in match.groups())], ""
+    return value, rest
 
 
 @pytest.fixture(scope="module")
@@ -90,14 +103,31 @@ def test_nwb_tables_match(results, tables):
                     f"{run['run']}: {cells[0]}: {column}"
 
 
+def test_imwrite_table_matches(results, tables):
+    """Values as [median, min, max] where the doc gives a range; the text column verbatim."""
+    run = results["imwrite"]
+    table = _find(tables, [r["target"] for r in run["rows"]])
+    assert table["header"] == run["header"] and len(run["units"]) == len(run["header"]) - 1
+    for row, cells in zip(run["rows"], table["rows"], strict=True):
+        for (key, unit), cell in zip(run["units"].items(), cells[1:], strict=True):
+            if unit is None:
+                assert row[key] == cell, f"{cells[0]}: {key}"
+                continue
+            value, printed = ranged(cell)  # MB/s and ratios print no unit
+            assert row[key] == value and printed in ("", unit), f"{cells[0]}: {key}"
+
+
 def test_every_recorded_table_is_in_results(results, tables):
-    """A new NWB run or a new read-table row in the doc needs results.json updated."""
+    """A new NWB run, imwrite row or read-table row in the doc needs results.json updated."""
     read_rows = [r["measurement"] for r in results["read"]["rows"]]
+    imwrite_rows = [r["target"] for r in results["imwrite"]["rows"]]
     nwb_rows = [[r["conversion"] for r in run["rows"]] for run in results["nwb"]]
     for table in tables:
         labels = [r[0] for r in table["rows"]]
         if tuple(table["header"][:4]) == NWB_HEADER:
             assert labels in nwb_rows, f"NWB table missing from results.json: {labels}"
+        elif tuple(table["header"][:2]) == IMWRITE_HEADER:
+            assert labels == imwrite_rows, f"imwrite table differs from results.json: {labels}"
         elif table["top"]:
             assert labels == read_rows, f"read table differs from results.json: {labels}"
 
@@ -117,6 +147,10 @@ def _expected_labels(results: dict, tables: list[dict]) -> dict[str, set[str]]:
         columns = table["header"]
         plotted = [columns.index(c) for c in ("MB/s", "MB/s incl. fsync", "peak RSS")]
         out[run["image"]] = {number(cells[k])[2] for cells in table["rows"] for k in plotted}
+    imwrite = _find(tables, [r["target"] for r in results["imwrite"]["rows"]])
+    plotted = [imwrite["header"].index(c) for c in IMWRITE_PLOTTED]
+    out[results["imwrite"]["image"]] = {number(cells[k])[2] for cells in imwrite["rows"]
+                                        for k in plotted}
     return out
 
 
