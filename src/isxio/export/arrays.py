@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,14 +50,11 @@ def movie_metadata(movie: Any) -> dict[str, Any]:
 def _whole_movie(movie: Any) -> Any:
     """The movie as one stream of all its frames (imwrite splits planes and channels)."""
     from ..imwrite import as_source
-    from ..imwrite._inputs import _reader_stream
+    from ..imwrite._inputs import _from_movie
 
-    source = as_source(movie)
-    if len(source.streams) == 1:
-        return source
-    text = getattr(getattr(movie, "trailer", None), "text", b"")
-    return replace(source, streams=[_reader_stream(movie)], axis="",
-                   trailer=bytes(text) or None)
+    if type(movie).__name__ == "MovieFile":
+        return _from_movie(movie, split=False)
+    return as_source(movie)
 
 
 def _export(movie_file: str | os.PathLike[str], out: str | os.PathLike[str], ext: str,

@@ -62,8 +62,9 @@ def _sub_stream(sub: SubMovie, label: str) -> Stream:
     return Stream(sub.data, label, sub.timing, None, offsets, sub.tsc, None, None, sub.efocus)
 
 
-def _from_movie(movie: Any) -> Source:
-    """A MovieFile: split into planes (multiplane) or channels (multiplexed dual colour).
+def _from_movie(movie: Any, split: bool = True) -> Source:
+    """A MovieFile: split into planes (multiplane) or channels (multiplexed dual colour)
+    unless ``split`` is false.
 
     A movie kept whole carries its trailer's JSON text, so that the ``.isxd`` target
     can write it back verbatim.
@@ -72,10 +73,10 @@ def _from_movie(movie: Any) -> Source:
     base = dict(spacing=movie.spacing, dtype=np.dtype(movie.dtype), extra_properties=extra,
                 name=os.path.basename(movie.path), kind="isxd",
                 producer=getattr(movie.header, "producer", None))
-    if num_planes(extra) > 1:
+    if split and num_planes(extra) > 1:
         subs = split_planes(movie)
         return Source([_sub_stream(s, f"plane{k}") for k, s in enumerate(subs)], "z", **base)
-    if len(channel_pattern(extra)) > 1:
+    if split and len(channel_pattern(extra)) > 1:
         subs = split_channels(movie)
         return Source([_sub_stream(s, label) for label, s in subs.items()], "c", **base)
     text = getattr(getattr(movie, "trailer", None), "text", b"")
