@@ -122,6 +122,20 @@ def iter_blocks(source: Source, chunk_mb: float, *, multiple: int = 1, n: int | 
             release(s.footers)
 
 
+def frame_header_parts(source: Source) -> list[tuple[str, Any]]:
+    """``(name, lazy (T, 2560) array)`` of the raw nVista 3 frame headers and footers a
+    store keeps beside the frames of a whole movie (so that it converts back to
+    ``.isxd`` with them); none for other sources."""
+    stream = source.streams[0]
+    if len(source.streams) != 1 or stream.headers is None:
+        return []
+    return [("frame_headers", stream.headers), ("frame_footers", stream.footers)]
+
+
+#: frames per chunk of the stores' frame header/footer arrays
+HEADER_CHUNK_FRAMES = 256
+
+
 # ---------------------------------------------------------------- metadata
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):

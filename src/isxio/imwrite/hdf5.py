@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 
 from .._optional import require
-from ._output import Progress, atomic_output, dumps, iter_blocks, metadata_block, side_arrays
+from ._output import (
+    HEADER_CHUNK_FRAMES,
+    Progress,
+    atomic_output,
+    dumps,
+    frame_header_parts,
+    iter_blocks,
+    metadata_block,
+    side_arrays,
+)
 from ._source import Source
 
 __all__ = ["HOLDS_STREAMS", "write"]
@@ -43,13 +52,11 @@ def _layout(source: Source, chunk_frames: int | None = None
 
 def _header_datasets(side: Any, source: Source) -> list[tuple[Any, Any]]:
     """Datasets for the raw nVista 3 frame headers/footers of a whole movie (if any)."""
-    stream = source.streams[0]
-    if len(source.streams) != 1 or stream.headers is None:
-        return []
     out = []
-    for name, part in (("frame_headers", stream.headers), ("frame_footers", stream.footers)):
+    for name, part in frame_header_parts(source):
         shape = (source.num_frames, *tuple(part.shape[1:]))
-        chunks = (max(1, min(shape[0], 256)), *shape[1:]) if shape[0] else None
+        chunks = (max(1, min(shape[0], HEADER_CHUNK_FRAMES)), *shape[1:]) if shape[0] \
+            else None
         out.append((side.create_dataset(name, shape=shape, dtype="<u2", chunks=chunks), part))
     return out
 

@@ -26,7 +26,15 @@ from typing import Any
 import numpy as np
 
 from .._optional import require
-from ._output import Progress, atomic_output, iter_blocks, metadata_block, side_arrays
+from ._output import (
+    HEADER_CHUNK_FRAMES,
+    Progress,
+    atomic_output,
+    frame_header_parts,
+    iter_blocks,
+    metadata_block,
+    side_arrays,
+)
 from ._source import Source
 
 __all__ = ["HOLDS_STREAMS", "ome_multiscales", "write", "zarr_major"]
@@ -165,14 +173,12 @@ def write(source: Source, out: str, *, overwrite: bool, chunk_mb: float, progres
 
 def _header_arrays(zarr: Any, group: Any, source: Source, codec: Any) -> list[tuple]:
     """Arrays for the raw nVista 3 frame headers/footers of a whole movie (if any)."""
-    stream = source.streams[0]
-    if len(source.streams) != 1 or stream.headers is None:
-        return []
-    side = group.require_group("isxio")
+    parts = frame_header_parts(source)
+    side = group.require_group("isxio") if parts else None
     out = []
-    for name, part in (("frame_headers", stream.headers), ("frame_footers", stream.footers)):
+    for name, part in parts:
         shape = (source.num_frames, *tuple(part.shape[1:]))
-        chunks = (max(1, min(shape[0], 256)), *shape[1:])
+        chunks = (max(1, min(shape[0], HEADER_CHUNK_FRAMES)), *shape[1:])
         out.append((_create(zarr, side, name, shape, chunks, np.dtype("<u2"), codec, None,
                             None), part))
     return out
